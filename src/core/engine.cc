@@ -1,0 +1,456 @@
+// The per-packet pipeline: parse, ICMP error path, lookup or create, the
+// protocol tracker, SEEN_REPLY, confirmation. Mirrors nf_conntrack_in and
+// nf_confirm (see ARCHITECTURE.md for the path from bytes to verdict).
+#include "core/engine_core.h"
+
+#include <algorithm>
+#include <random>
+
+#include "core/l4_dispatch.h"
+#include "proto/icmp_error.h"
+
+namespace ctrack {
+namespace {
+
+Result invalid_result(InvalidReason r) {
+  Result res;
+  res.state = CtState::Invalid;
+  res.reason = r;
+  return res;
+}
+
+std::uint64_t pick_seed(std::uint64_t configured) {
+  if (configured != 0) return configured;
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+// How far one GC run walks: the whole table is covered every 16 runs (one
+// run per second of packet time), at least 64 buckets a run.
+std::uint32_t gc_batch(std::uint32_t buckets) { return std::max<std::uint32_t>(64, buckets / 16); }
+
+// The kernel scans this many buckets for an early-drop victim.
+constexpr std::uint32_t kEvictionRange = 8;
+
+}  // namespace
+
+EngineCore::EngineCore(const Config& cfg)
+    : cfg_(cfg), table_(std::max<std::uint32_t>(cfg.buckets, 1), pick_seed(cfg.hash_seed)) {}
+
+Tuple EngineCore::reply_of(const Conn& c) const {
+  Tuple r;
+  invert_tuple(c.orig, r);
+  return r;
+}
+
+void EngineCore::advance_time(Timestamp now) {
+  if (!time_started_) {
+    time_started_ = true;
+    now_ = now;
+    next_gc_ = now + kNsPerSec;
+    return;
+  }
+  // Time never runs backwards inside the engine: a capture with reordered
+  // timestamps is tracked at the latest time seen.
+  if (now > now_) now_ = now;
+  if (now_ >= next_gc_) {
+    gc_step();
+    next_gc_ = now_ + kNsPerSec;
+  }
+}
+
+void EngineCore::gc_step() {
+  const std::uint32_t n = table_.buckets();
+  std::uint32_t todo = std::min(gc_batch(n), n);
+  while (todo-- > 0) {
+    const std::uint32_t b = gc_cursor_;
+    gc_cursor_ = gc_cursor_ + 1 == n ? 0 : gc_cursor_ + 1;
+    // Restart the chain after each removal: removing an entry unlinks two
+    // nodes, possibly the one we would visit next.
+    bool removed = true;
+    while (removed) {
+      removed = false;
+      for (std::uint32_t node = table_.head(b); node != kNoConn; node = table_.next(node)) {
+        const std::uint32_t slot = node >> 1;
+        if (table_.at(slot).expires - now_ <= 0) {
+          destroy(slot);
+          ++stats_.expired;
+          removed = true;
+          break;
+        }
+      }
+    }
+  }
+}
+
+void EngineCore::expire_all(Timestamp now) {
+  advance_time(now);
+  for (std::uint32_t slot = 0; slot < table_.pool_size(); ++slot) {
+    const Conn& c = table_.at(slot);
+    if (c.has(kStatusConfirmed) && slot != deferred_ && c.expires - now_ <= 0) {
+      destroy(slot);
+      ++stats_.expired;
+    }
+  }
+}
+
+void EngineCore::destroy(std::uint32_t slot) {
+  Conn& c = table_.at(slot);
+  if (c.has(kStatusConfirmed)) table_.unlink(slot, reply_of(c));
+  table_.free_slot(slot);
+  --count_;
+  stats_.entries = count_;
+}
+
+void EngineCore::destroy_deferred(std::uint32_t slot) {
+  release_deferred();
+  Conn& c = table_.at(slot);
+  if (c.has(kStatusConfirmed)) table_.unlink(slot, reply_of(c));
+  c.status = static_cast<std::uint16_t>((c.status & ~kStatusConfirmed) | kStatusDying);
+  --count_;
+  stats_.entries = count_;
+  deferred_ = slot;
+}
+
+void EngineCore::release_deferred() {
+  if (deferred_ != kNoConn) {
+    table_.free_slot(deferred_);
+    deferred_ = kNoConn;
+  }
+}
+
+bool EngineCore::early_drop(std::uint32_t hash) {
+  const std::uint32_t n = table_.buckets();
+  std::uint32_t b = table_.bucket(hash);
+  for (std::uint32_t i = 0; i < kEvictionRange && i < n; ++i, b = (b + 1 == n ? 0 : b + 1)) {
+    // Every non-assured entry linked in this bucket (under either tuple) is
+    // evicted, not just one; expired ones are collected but not counted.
+    std::uint64_t dropped = 0;
+    bool again = true;
+    while (again) {
+      again = false;
+      for (std::uint32_t node = table_.head(b); node != kNoConn; node = table_.next(node)) {
+        const std::uint32_t slot = node >> 1;
+        const Conn& c = table_.at(slot);
+        if (c.expires - now_ <= 0) {
+          destroy(slot);
+          ++stats_.expired;
+        } else if (!c.has(kStatusAssured) && !c.has(kStatusDying)) {
+          destroy(slot);
+          ++dropped;
+        } else {
+          continue;
+        }
+        again = true;
+        break;
+      }
+    }
+    if (dropped > 0) {
+      stats_.early_drop += dropped;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::uint32_t EngineCore::alloc_conn(const Tuple& t, std::uint32_t hash) {
+  ++count_;
+  if (cfg_.max != 0 && count_ > cfg_.max) {
+    if (!early_drop(hash)) {
+      --count_;
+      return kNoConn;
+    }
+  }
+  stats_.entries = count_;
+  const std::uint32_t slot = table_.alloc_slot();
+  Conn& c = table_.at(slot);
+  c = Conn{};
+  c.orig = t;
+  c.id = next_id_++;
+  return slot;
+}
+
+Result EngineCore::track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook) {
+  if (pending_ != kNoConn) confirm();  // the previous packet was accepted
+  release_deferred();
+  advance_time(now);
+  ++stats_.packets;
+
+  Packet pkt;
+  if (InvalidReason r = parse_ip(l3, pkt); r != InvalidReason::None) {
+    ++stats_.invalid;
+    return invalid_result(r);
+  }
+  return track_parsed(pkt, hook);
+}
+
+Result EngineCore::track_parsed(const Packet& pkt, Hook hook) {
+  if (pkt.non_first_fragment()) {
+    // Only reachable without defragmentation: no L4 header to build a tuple.
+    ++stats_.invalid;
+    return invalid_result(InvalidReason::L3Fragment);
+  }
+  return with_tracker(pkt.family, pkt.proto,
+                      [&]<class T>() { return track_l4<T>(pkt, hook); });
+}
+
+Result EngineCore::icmp_error_related(const Packet& pkt) {
+  Tuple lookup;
+  if (InvalidReason r = icmp_error_lookup_tuple(pkt, lookup); r != InvalidReason::None) {
+    ++stats_.error;
+    return invalid_result(r);
+  }
+  Tuple inv;
+  const bool invertible = invert_tuple(lookup, inv);
+  const Hit hit = table_.find(lookup, table_.hash(lookup), invertible ? &inv : nullptr, now_,
+                              [&](std::uint32_t slot) {
+                                destroy(slot);
+                                ++stats_.expired;
+                              });
+  if (!hit.found()) {
+    ++stats_.error;
+    return invalid_result(InvalidReason::IcmpErrorNoConn);
+  }
+  const Conn& c = table_.at(hit.slot);
+  if (InvalidReason r = icmp_error_validate(pkt, c, hit.dir); r != InvalidReason::None) {
+    ++stats_.error;
+    return invalid_result(r);
+  }
+  // RELATED (or RELATED_REPLY): the error never refreshes or changes the entry.
+  Result res;
+  res.state = CtState::Related;
+  res.direction = hit.dir;
+  res.conn = &c;
+  return res;
+}
+
+template <class T>
+Result EngineCore::track_l4(const Packet& pkt, Hook hook) {
+  const L4Ctx ctx{cfg_, now_, hook};
+
+  if constexpr (T::kProto == kProtoICMP || T::kProto == kProtoICMPv6) {
+    const IcmpClassification cls = icmp_classify(pkt, ctx);
+    switch (cls.cls) {
+      case IcmpClass::Invalid:
+        ++(cls.counts_as_error ? stats_.error : stats_.invalid);
+        return invalid_result(cls.reason);
+      case IcmpClass::Untracked: {
+        Result res;
+        res.state = CtState::Untracked;
+        return res;
+      }
+      case IcmpClass::Error:
+        return icmp_error_related(pkt);
+      case IcmpClass::Query:
+        break;
+    }
+  }
+
+  Result res;
+  Tuple t;
+  t.src = pkt.src;
+  t.dst = pkt.dst;
+  t.family = pkt.family;
+  t.proto = pkt.proto;
+  if (!T::tuple(pkt, t)) {
+    ++stats_.invalid;
+    return invalid_result(InvalidReason::L4NoTuple);
+  }
+  res.has_tuple = true;
+  res.tuple = t;
+  if (pkt.proto == kProtoTCP && pkt.l4_len() >= 14) res.tcp_flags = pkt.l4()[13];
+
+  if (InvalidReason r = T::error(pkt, ctx); r != InvalidReason::None) {
+    ++stats_.invalid;
+    res.state = CtState::Invalid;
+    res.reason = r;
+    return res;
+  }
+
+  Tuple inv;
+  const bool invertible = T::invert(t, inv);
+  const std::uint32_t h = table_.hash(t);
+
+  // At most two rounds: the second after the tracker asked to replace the
+  // entry (a SYN re-opening a connection in TIME_WAIT or CLOSE).
+  for (int round = 0; round < 2; ++round) {
+    Hit hit = table_.find(t, h, invertible ? &inv : nullptr, now_, [&](std::uint32_t slot) {
+      destroy(slot);
+      ++stats_.expired;
+    });
+    bool is_new = false;
+    CtState state;
+    if (!hit.found()) {
+      if (!invertible) {
+        ++stats_.invalid;
+        res.state = CtState::Invalid;
+        res.reason = T::kProto == kProtoICMP || T::kProto == kProtoICMPv6
+                         ? InvalidReason::IcmpNoInverse
+                         : InvalidReason::Untrackable;
+        return res;
+      }
+      const std::uint32_t slot = alloc_conn(t, h);
+      if (slot == kNoConn) {
+        // "table full, dropping packet": no rule ever sees this packet.
+        ++stats_.drop;
+        res.state = CtState::Invalid;
+        res.reason = InvalidReason::TableFull;
+        res.dropped = true;
+        return res;
+      }
+      if (InvalidReason r = T::on_new(table_.at(slot), pkt, ctx); r != InvalidReason::None) {
+        destroy(slot);
+        ++stats_.invalid;
+        res.state = CtState::Invalid;
+        res.reason = r;
+        return res;
+      }
+      hit = Hit{slot, Direction::Original};
+      is_new = true;
+      state = CtState::New;
+    } else if (hit.dir == Direction::Reply) {
+      state = CtState::Established;
+    } else {
+      const Conn& c = table_.at(hit.slot);
+      state = c.has(kStatusSeenReply)  ? CtState::Established
+              : c.has(kStatusExpected) ? CtState::Related
+                                       : CtState::New;
+    }
+
+    Conn& c = table_.at(hit.slot);
+    const L4Result lr = T::packet(c, pkt, hit.dir, ctx);
+    switch (lr.verdict) {
+      case L4Verdict::Invalid:
+        if (is_new) destroy(hit.slot);
+        ++stats_.invalid;
+        res.state = CtState::Invalid;
+        res.reason = lr.reason;
+        return res;
+      case L4Verdict::Repeat:
+        destroy(hit.slot);
+        continue;
+      case L4Verdict::Destroy:
+        res.destroyed = true;
+        destroy_deferred(hit.slot);
+        break;
+      case L4Verdict::Accept:
+        if (hit.dir == Direction::Reply) c.status |= kStatusSeenReply;
+        if (is_new) pending_ = hit.slot;
+        break;
+    }
+    res.state = state;
+    res.direction = hit.dir;
+    res.conn = &c;
+    return res;
+  }
+  // A second Repeat in a row cannot happen (the new entry is fresh); treat it
+  // as the kernel treats a lost race: drop.
+  ++stats_.drop;
+  res.state = CtState::Invalid;
+  res.reason = InvalidReason::Untrackable;
+  res.dropped = true;
+  return res;
+}
+
+void EngineCore::confirm() {
+  if (pending_ == kNoConn) return;
+  Conn& c = table_.at(pending_);
+  table_.link(pending_, reply_of(c));
+  c.status |= kStatusConfirmed;
+  ++stats_.created;
+  pending_ = kNoConn;
+}
+
+void EngineCore::discard() {
+  if (pending_ == kNoConn) return;
+  destroy(pending_);
+  pending_ = kNoConn;
+}
+
+const Conn* EngineCore::find(const Tuple& t) const {
+  Tuple inv;
+  const bool invertible = invert_tuple(t, inv);
+  const std::uint32_t h = table_.hash(t);
+  for (std::uint32_t node = table_.head(table_.bucket(h)); node != kNoConn;
+       node = table_.next(node)) {
+    const Conn& c = table_.at(node >> 1);
+    const bool hit = (node & 1) == 0 ? c.orig == t : (invertible && c.orig == inv);
+    if (hit && c.expires - now_ > 0) return &c;
+  }
+  return nullptr;
+}
+
+const Conn* EngineCore::find_id(std::uint32_t id) const {
+  for (std::uint32_t slot = 0; slot < table_.pool_size(); ++slot) {
+    const Conn& c = table_.at(slot);
+    if (c.id == id && c.has(kStatusConfirmed)) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<const Conn*> EngineCore::entries() const {
+  std::vector<const Conn*> out;
+  for (std::uint32_t slot = 0; slot < table_.pool_size(); ++slot) {
+    const Conn& c = table_.at(slot);
+    if (c.has(kStatusConfirmed) && c.expires - now_ > 0) out.push_back(&c);
+  }
+  std::sort(out.begin(), out.end(), [](const Conn* a, const Conn* b) { return a->id < b->id; });
+  return out;
+}
+
+std::int64_t EngineCore::timeout_left(const Conn& c) const {
+  const Timestamp left = c.expires - now_;
+  return left <= 0 ? 0 : left / kNsPerSec;
+}
+
+const char* EngineCore::state_name(const Conn& c) const {
+  return with_tracker(c.orig.family, c.orig.proto,
+                      [&]<class T>() { return T::state_name(c); });
+}
+
+bool EngineCore::set(std::string_view name, std::string_view value, std::string* error) {
+  const std::uint32_t old_buckets = cfg_.buckets;
+  if (!cfg_.set(name, value, error)) return false;
+  if (cfg_.buckets != old_buckets) {
+    std::vector<std::pair<std::uint32_t, Tuple>> linked;
+    for (std::uint32_t slot = 0; slot < table_.pool_size(); ++slot) {
+      const Conn& c = table_.at(slot);
+      if (c.has(kStatusConfirmed)) linked.emplace_back(slot, reply_of(c));
+    }
+    table_.resize(cfg_.buckets, linked);
+    gc_cursor_ = 0;
+  }
+  return true;
+}
+
+// ---- public facade ----
+
+Engine::Engine(const Config& config) : core_(std::make_unique<EngineCore>(config)) {}
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+
+Result Engine::process(std::span<const std::uint8_t> l3, Timestamp now, Hook hook) {
+  Result r = core_->track(l3, now, hook);
+  core_->confirm();
+  return r;
+}
+Result Engine::track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook) {
+  return core_->track(l3, now, hook);
+}
+void Engine::confirm() { core_->confirm(); }
+void Engine::discard() { core_->discard(); }
+void Engine::expire(Timestamp now) { core_->expire_all(now); }
+const Conn* Engine::find(const Tuple& t) const { return core_->find(t); }
+const Conn* Engine::find_id(std::uint32_t id) const { return core_->find_id(id); }
+std::vector<const Conn*> Engine::entries() const { return core_->entries(); }
+std::int64_t Engine::timeout_left(const Conn& c) const { return core_->timeout_left(c); }
+const char* Engine::state_name(const Conn& c) const { return core_->state_name(c); }
+const Stats& Engine::stats() const { return core_->stats(); }
+const Config& Engine::config() const { return core_->config(); }
+bool Engine::set(std::string_view name, std::string_view value, std::string* error) {
+  return core_->set(name, value, error);
+}
+Timestamp Engine::now() const { return core_->now(); }
+
+}  // namespace ctrack

@@ -1,0 +1,54 @@
+// Keyed tuple hash. The kernel uses SipHash with a boot-time random key so
+// that remote peers cannot aim packets at one bucket. SipHash costs ~20 ns
+// per tuple, more than our whole per-packet budget, so we use a keyed
+// multiply-fold hash (wyhash's "mum" construction): three 64x64->128
+// multiplies over the 40 tuple bytes mixed with a 64-bit random key. It is
+// not a cryptographic PRF, but without the key an attacker cannot predict
+// bucket placement, which is what hash flooding needs.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "ctrack/tuple.h"
+
+namespace ctrack {
+
+inline std::uint64_t mum64(std::uint64_t a, std::uint64_t b) {
+  __uint128_t r = static_cast<__uint128_t>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+struct HashKey {
+  std::uint64_t k[4];
+  static HashKey from_seed(std::uint64_t seed) {
+    // splitmix64 expansion of the seed into independent lanes.
+    HashKey h{};
+    std::uint64_t x = seed;
+    for (auto& k : h.k) {
+      x += 0x9e3779b97f4a7c15ull;
+      std::uint64_t z = x;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      k = z ^ (z >> 31);
+    }
+    return h;
+  }
+};
+
+inline std::uint32_t tuple_hash(const Tuple& t, const HashKey& key) {
+  std::uint64_t w[5];
+  static_assert(sizeof(w) == sizeof(Tuple));
+  std::memcpy(w, &t, sizeof w);
+  std::uint64_t h = mum64(w[0] ^ key.k[0], w[1] ^ key.k[1]);
+  h ^= mum64(w[2] ^ key.k[2], w[3] ^ key.k[3]);
+  h = mum64(h ^ w[4], key.k[0] ^ 0xa0761d6478bd642full);
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+// Bucket of a 32-bit hash in a table of n buckets (any n, no modulo).
+inline std::uint32_t bucket_of(std::uint32_t hash, std::uint32_t n) {
+  return static_cast<std::uint32_t>((static_cast<std::uint64_t>(hash) * n) >> 32);
+}
+
+}  // namespace ctrack

@@ -1,0 +1,36 @@
+// One line per replayed packet: aligned text for people, JSON Lines for tools.
+//
+// Text:
+//   index  time  proto  tuple  [flags]  CT_STATE  direction  TCP transition  reason
+//       3   0.000240 tcp     192.0.2.10:40000 -> 198.51.100.20:80   [A]     ESTABLISHED original SYN_RECV->ESTABLISHED
+// JSON (exactly these keys):
+//   {"index": 3, "ts": 1700000000.000240, "ct_state": "established",
+//    "ct_direction": "original", "reason": null, "entry": {...}|null}
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ctrack/conn.h"
+#include "ctrack/engine.h"
+
+namespace ctrack::io {
+
+struct PacketEvent {
+  std::uint64_t index = 0;  // 1-based packet number in its file
+  Timestamp ts = 0;         // capture time, ns
+  const Result* result = nullptr;
+  // Internal TCP state of the entry before this packet (TcpState::None when
+  // there was no entry); shown as "BEFORE->AFTER" for TCP packets.
+  TcpState tcp_before = TcpState::None;
+};
+
+// `t0` is the time the text's time column counts from (the first packet of
+// the replay), as tcpdump's relative timestamps.
+void append_packet_text(std::string& out, const Engine& engine, const PacketEvent& ev, Timestamp t0);
+void append_packet_json(std::string& out, const Engine& engine, const PacketEvent& ev);
+
+// "[SA]" style flag letters: F S R P A U E C, in bit order.
+void append_tcp_flags(std::string& out, std::uint8_t flags);
+
+}  // namespace ctrack::io

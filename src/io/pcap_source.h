@@ -1,0 +1,52 @@
+// Reads pcap and pcapng captures through libpcap, optionally filtered by a
+// BPF expression. Packet numbers are 1-based positions in the file (counting
+// filtered-out packets too), so they match Wireshark's frame numbers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "ctrack/types.h"
+
+namespace ctrack {
+
+struct CapturedFrame {
+  std::uint64_t index = 0;  // 1-based packet number in the file
+  Timestamp ts = 0;         // capture timestamp, ns
+  std::span<const std::uint8_t> data;  // captured bytes (valid until next())
+  std::uint32_t orig_len = 0;          // length on the wire
+};
+
+class PcapSource {
+ public:
+  enum class Next { Packet, End, Error };
+
+  // Opens `path`; nullptr with a message naming the file on failure.
+  static std::unique_ptr<PcapSource> open(const std::string& path, std::string* error);
+  ~PcapSource();
+
+  // Only packets matching the BPF expression are returned by next().
+  bool set_filter(const std::string& expression, std::string* error);
+  // Reads the next (matching) packet. On Error, error() names the file and
+  // the packet number at which the capture is damaged.
+  Next next(CapturedFrame& frame);
+
+  int linktype() const;
+  const std::string& path() const { return path_; }
+  const std::string& error() const { return error_; }
+  // Bytes read so far and the file size, for progress display.
+  std::uint64_t bytes_read() const;
+  std::uint64_t file_size() const { return file_size_; }
+
+ private:
+  PcapSource() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+  std::string error_;
+  std::uint64_t file_size_ = 0;
+};
+
+}  // namespace ctrack

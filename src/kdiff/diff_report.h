@@ -1,0 +1,75 @@
+// Comparison of the kernel's and ctrack's per-packet records, and the two
+// outputs: a readable report of the first divergences plus a summary line,
+// and the full per-packet record as JSON.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ctrack/invalid_reason.h"
+#include "ctrack/types.h"
+#include "kdiff/address_map.h"
+#include "kdiff/kernel_observer.h"
+#include "kdiff/netns.h"
+
+namespace ctrack::kdiff {
+
+// What one side decided for one packet and the table right after it.
+struct SideRecord {
+  bool seen = true;  // kernel: reached conntrack at all
+  std::optional<CtState> state;
+  std::optional<Direction> direction;
+  InvalidReason reason = InvalidReason::None;  // ctrack only
+  std::vector<KernelEntry> table;
+};
+
+struct PacketRecord {
+  std::uint64_t index = 0;      // packet number in the capture
+  Timestamp capture_ts = 0;     // capture timestamp, ns
+  Timestamp sent_at = 0;        // injection time, ns since the first injection
+  Side side = Side::Client;
+  std::string summary;          // one-line description (original addresses)
+  SideRecord kernel;
+  SideRecord ctrack;
+};
+
+struct Divergence {
+  std::uint64_t index = 0;
+  std::string field;   // "state", "direction", "entry", "missing-entry", "extra-entry"
+  std::string kernel;  // the kernel's value
+  std::string ctrack;  // ctrack's value
+  bool known = false;  // listed in the known-divergences file
+  std::string known_reason;
+};
+
+// A line of known_divergences.txt: `CAPTURE PACKET FIELD  # reason`, where
+// PACKET and FIELD may be `*`.
+struct KnownDivergence {
+  std::string capture;
+  std::string packet;
+  std::string field;
+  std::string reason;
+};
+bool load_known_divergences(const std::string& path, std::vector<KnownDivergence>& out, std::string* error);
+
+// Timeouts may differ by this much: the kernel's /proc read happens a little
+// after the packet, and jiffies round differently from nanoseconds.
+inline constexpr std::int64_t kTimeoutSlack = 2;
+
+std::vector<Divergence> compare(const PacketRecord& rec, const AddressMap& map);
+void mark_known(std::vector<Divergence>& divs, const std::string& capture_name,
+                const std::vector<KnownDivergence>& known);
+
+// Readable forms (addresses mapped back to the capture's).
+std::string entry_text(const KernelEntry& e, const AddressMap& map);
+std::string verdict_text(const SideRecord& r, bool kernel);
+
+void print_report(std::FILE* out, const std::vector<PacketRecord>& recs, const std::vector<Divergence>& divs,
+                  const AddressMap& map, std::size_t max_shown, bool verbose);
+bool write_json(const std::string& path, const std::string& capture, const std::vector<PacketRecord>& recs,
+                const std::vector<Divergence>& divs, const AddressMap& map, std::string* error);
+
+}  // namespace ctrack::kdiff

@@ -1,0 +1,231 @@
+#include "kdiff/kernel_observer.h"
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "kdiff/netns.h"
+
+namespace ctrack::kdiff {
+namespace {
+
+// Rule comments name the counters; the order of kNames is CtState order,
+// then Direction order.
+constexpr const char* kStateNames[5] = {"new", "established", "related", "invalid", "untracked"};
+constexpr const char* kDirNames[2] = {"original", "reply"};
+
+// The ruleset. Priority -150 runs after conntrack (-200) and before
+// anything that could drop. Only unicast-to-us frames are counted, so any
+// stray multicast (MLD, RS) can never be mistaken for an injected packet.
+// The output chain drops everything the router itself would send (ICMP
+// errors, redirects): it must be a silent forwarder.
+std::string router_ruleset() {
+  std::string r =
+      "add table inet ctkd; "
+      "add chain inet ctkd obs; "
+      "add chain inet ctkd pre { type filter hook prerouting priority -150; policy accept; }; "
+      "add chain inet ctkd out { type filter hook output priority 0; policy drop; }; "
+      "add rule inet ctkd pre meta pkttype host jump obs; "
+      "add rule inet ctkd obs counter comment \"all\"; ";
+  for (const char* s : kStateNames) {
+    r += std::string("add rule inet ctkd obs ct state ") + s + " counter comment \"" + s + "\"; ";
+  }
+  for (const char* d : kDirNames) {
+    r += std::string("add rule inet ctkd obs ct direction ") + d + " counter comment \"" + d + "\"; ";
+  }
+  return r;
+}
+
+bool parse_counters(const std::string& text, CtCounters& out) {
+  std::istringstream in(text);
+  std::string line;
+  int found = 0;
+  while (std::getline(in, line)) {
+    auto p = line.find("packets ");
+    auto c = line.find("comment \"");
+    if (p == std::string::npos || c == std::string::npos) continue;
+    std::uint64_t n = std::strtoull(line.c_str() + p + 8, nullptr, 10);
+    std::string name = line.substr(c + 9);
+    name = name.substr(0, name.find('"'));
+    if (name == "all") {
+      out.all = n;
+      ++found;
+    }
+    for (int i = 0; i < 5; ++i) {
+      if (name == kStateNames[i]) out.state[i] = n, ++found;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (name == kDirNames[i]) out.dir[i] = n, ++found;
+    }
+  }
+  return found == 8;
+}
+
+bool parse_addr(const std::string& text, bool v6, Addr& out) {
+  return inet_pton(v6 ? AF_INET6 : AF_INET, text.c_str(), out.b.data()) == 1;
+}
+
+}  // namespace
+
+// libnftables is used in-process (a fork+exec of `nft` per poll would cost
+// milliseconds per packet). There is no development header on the build
+// machines, so the handful of stable entry points are looked up at run time;
+// without the library we fall back to running `nft`.
+struct KernelObserver::Nft {
+  void* lib = nullptr;
+  void* ctx = nullptr;
+  void* (*ctx_new)(std::uint32_t) = nullptr;
+  void (*ctx_free)(void*) = nullptr;
+  int (*buffer_output)(void*) = nullptr;
+  int (*buffer_error)(void*) = nullptr;
+  const char* (*get_output)(void*) = nullptr;
+  int (*run)(void*, const char*) = nullptr;
+
+  bool load() {
+    lib = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) return false;
+    ctx_new = reinterpret_cast<void* (*)(std::uint32_t)>(dlsym(lib, "nft_ctx_new"));
+    ctx_free = reinterpret_cast<void (*)(void*)>(dlsym(lib, "nft_ctx_free"));
+    buffer_output = reinterpret_cast<int (*)(void*)>(dlsym(lib, "nft_ctx_buffer_output"));
+    buffer_error = reinterpret_cast<int (*)(void*)>(dlsym(lib, "nft_ctx_buffer_error"));
+    get_output = reinterpret_cast<const char* (*)(void*)>(dlsym(lib, "nft_ctx_get_output_buffer"));
+    run = reinterpret_cast<int (*)(void*, const char*)>(dlsym(lib, "nft_run_cmd_from_buffer"));
+    return ctx_new && ctx_free && buffer_output && buffer_error && get_output && run;
+  }
+  ~Nft() {
+    if (ctx != nullptr) ctx_free(ctx);
+    if (lib != nullptr) dlclose(lib);
+  }
+};
+
+std::unique_ptr<KernelObserver> KernelObserver::create(const Topology& topo, std::string* error) {
+  std::unique_ptr<KernelObserver> o(new KernelObserver());
+  o->router_ns_ = topo.router_ns();
+  CommandResult res = run_command({"ip", "netns", "exec", o->router_ns_, "nft", router_ruleset()});
+  if (res.status != 0) {
+    *error = "cannot install the router's nftables rules: " + res.output;
+    return nullptr;
+  }
+  o->nft_ = std::make_unique<Nft>();
+  if (!o->nft_->load()) o->nft_.reset();
+  return o;
+}
+
+KernelObserver::~KernelObserver() = default;
+
+bool KernelObserver::read_counters(CtCounters& out, std::string* error) {
+  static const char* kCmd = "list chain inet ctkd obs";
+  std::string text;
+  if (nft_) {
+    // Created lazily: its netlink socket must be opened inside the router.
+    if (nft_->ctx == nullptr) {
+      nft_->ctx = nft_->ctx_new(0);
+      if (nft_->ctx == nullptr) {
+        *error = "nft_ctx_new failed";
+        return false;
+      }
+      nft_->buffer_output(nft_->ctx);
+      nft_->buffer_error(nft_->ctx);
+    }
+    if (nft_->run(nft_->ctx, kCmd) != 0) {
+      *error = "nft list failed";
+      return false;
+    }
+    text = nft_->get_output(nft_->ctx);
+  } else {
+    CommandResult res = run_command({"nft", kCmd});  // we are in the router ns
+    if (res.status != 0) {
+      *error = "nft list failed: " + res.output;
+      return false;
+    }
+    text = res.output;
+  }
+  if (!parse_counters(text, out)) {
+    *error = "unexpected nft output: " + text;
+    return false;
+  }
+  return true;
+}
+
+bool KernelObserver::read_table(std::vector<KernelEntry>& out, std::string* error) {
+  out.clear();
+  std::ifstream in("/proc/thread-self/net/nf_conntrack");
+  if (!in) {
+    *error = "cannot read /proc/net/nf_conntrack in the router namespace";
+    return false;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    if (auto e = parse_proc_line(line)) out.push_back(std::move(*e));
+  }
+  return true;
+}
+
+std::optional<KernelEntry> parse_proc_line(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> tok;
+  for (std::string t; in >> t;) tok.push_back(t);
+  if (tok.size() < 6) return std::nullopt;
+  KernelEntry e;
+  e.line = line;
+  const bool v6 = tok[0] == "ipv6";
+  const auto proto = static_cast<std::uint8_t>(std::atoi(tok[3].c_str()));
+  e.timeout = std::atoll(tok[4].c_str());
+  std::size_t i = 5;
+  if (tok[i].find('=') == std::string::npos && tok[i][0] != '[') e.state = tok[i++];
+  Tuple* cur = nullptr;
+  int tuples = 0;
+  for (; i < tok.size(); ++i) {
+    const std::string& t = tok[i];
+    if (t == "[UNREPLIED]") {
+      e.unreplied = true;
+      continue;
+    }
+    if (t == "[ASSURED]") {
+      e.assured = true;
+      continue;
+    }
+    auto eq = t.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = t.substr(0, eq), v = t.substr(eq + 1);
+    if (k == "src") {
+      if (tuples == 2) break;
+      cur = tuples++ == 0 ? &e.orig : &e.reply;
+      cur->family = v6 ? kFamilyIPv6 : kFamilyIPv4;
+      cur->proto = proto;
+      if (!parse_addr(v, v6, cur->src)) return std::nullopt;
+    } else if (cur == nullptr) {
+      continue;
+    } else if (k == "dst") {
+      if (!parse_addr(v, v6, cur->dst)) return std::nullopt;
+    } else if (k == "sport" || k == "id") {
+      cur->src_id = static_cast<std::uint16_t>(std::atoi(v.c_str()));
+    } else if (k == "dport") {
+      cur->dst_id = static_cast<std::uint16_t>(std::atoi(v.c_str()));
+    } else if (k == "type") {
+      cur->dst_id = static_cast<std::uint16_t>((std::atoi(v.c_str()) << 8) | (cur->dst_id & 0xff));
+    } else if (k == "code") {
+      cur->dst_id = static_cast<std::uint16_t>((cur->dst_id & 0xff00) | (std::atoi(v.c_str()) & 0xff));
+    }
+  }
+  if (tuples != 2) return std::nullopt;
+  return e;
+}
+
+KernelVerdict verdict_from(const CtCounters& before, const CtCounters& after) {
+  KernelVerdict v;
+  v.seen = after.all > before.all;
+  for (int i = 0; i < 5; ++i) {
+    if (after.state[i] > before.state[i]) v.state = static_cast<CtState>(i);
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (after.dir[i] > before.dir[i]) v.direction = static_cast<Direction>(i);
+  }
+  return v;
+}
+
+}  // namespace ctrack::kdiff

@@ -1,0 +1,48 @@
+// One kernel-diff run: loads a capture (remapping addresses, deciding each
+// packet's side), injects it through the router packet by packet while
+// recording the kernel's verdicts, then replays the same bytes at the same
+// times through libctrack.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ctrack/config.h"
+#include "kdiff/address_map.h"
+#include "kdiff/diff_report.h"
+
+namespace ctrack::kdiff {
+
+struct SessionOptions {
+  std::string capture;
+  std::vector<std::string> client_cidrs;  // in the capture's own addresses
+  std::vector<std::pair<std::string, std::string>> sysctls;
+  std::vector<std::pair<std::string, std::string>> ctrack_only_sysctls;  // applied after `sysctls`
+  Timestamp max_gap = seconds(3);          // longer capture gaps are shortened to this
+  int packet_timeout_ms = 500;             // how long to wait for the router to count a packet
+};
+
+struct CaptureData {
+  std::vector<PacketRecord> recs;               // index, capture_ts, side, summary filled
+  std::vector<std::vector<std::uint8_t>> l3;    // bytes to inject (remapped)
+  std::uint64_t skipped = 0;                    // frames that were not IPv4/IPv6
+  AddressMap map;
+};
+
+bool load_capture(const SessionOptions& opt, CaptureData& data, std::string* error);
+
+class Topology;
+class Injector;
+class KernelObserver;
+
+// Fills rec.kernel and rec.sent_at for every packet. The thread must be in
+// the router namespace.
+bool run_kernel(const SessionOptions& opt, Injector& inj, KernelObserver& obs, CaptureData& data,
+                std::string* error);
+
+// Fills rec.ctrack for every packet, using rec.sent_at as the packet time.
+bool run_ctrack(const SessionOptions& opt, CaptureData& data, std::string* error);
+
+}  // namespace ctrack::kdiff
