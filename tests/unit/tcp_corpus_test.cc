@@ -3,6 +3,7 @@
 // README's description of each frame and the rules of linux-tcp.md.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -59,7 +60,19 @@ std::map<std::uint64_t, Outcome> replay(const std::string& name, bool checksum =
   return out;
 }
 
-TEST(TcpCorpus, HandshakeFinTeardownEndsInTimeWait) {
+// Skips every test loudly when ../shared/corpus is not checked out beside the repo.
+class TcpCorpus : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string dir = std::string(CTRACK_SHARED_DIR) + "/corpus";
+    if (!std::filesystem::is_directory(dir)) {
+      std::fprintf(stderr, "\n*** SKIPPED: ../shared/corpus absent (%s) ***\n\n", dir.c_str());
+      GTEST_SKIP() << "SKIPPED: ../shared/corpus absent";
+    }
+  }
+};
+
+TEST_F(TcpCorpus, HandshakeFinTeardownEndsInTimeWait) {
   auto f = replay("tcp-handshake-fin-teardown.pcap");
   ASSERT_EQ(f.size(), 11u);
   EXPECT_EQ(f[1].ct, CtState::New);
@@ -76,7 +89,7 @@ TEST(TcpCorpus, HandshakeFinTeardownEndsInTimeWait) {
   EXPECT_EQ(f[11].timeout, 120);
 }
 
-TEST(TcpCorpus, RstAbortAfterData) {
+TEST_F(TcpCorpus, RstAbortAfterData) {
   // The capture was taken with checksum offload: with verification on,
   // every frame is INVALID ("bad checksum").
   auto bad = replay("tcp-rst-abort-after-data.pcap");
@@ -96,7 +109,7 @@ TEST(TcpCorpus, RstAbortAfterData) {
   EXPECT_EQ(f[9].state, TcpState::Close);
 }
 
-TEST(TcpCorpus, NmapScans) {
+TEST_F(TcpCorpus, NmapScans) {
   auto f = replay("tcp-scan-syn-fin-null-xmas.pcapng");
   // Full connects to 80 and 443, closed by the client's RST,ACK.
   EXPECT_EQ(f[6].state, TcpState::Established);
@@ -113,7 +126,7 @@ TEST(TcpCorpus, NmapScans) {
   for (int n : {22, 26, 30}) EXPECT_EQ(f[n].reason, InvalidReason::TcpInvalidState) << n;
 }
 
-TEST(TcpCorpus, RstInjectionBeforeSynAck) {
+TEST_F(TcpCorpus, RstInjectionBeforeSynAck) {
   auto f = replay("tcp-rst-injection.pcap");
   // Frame 2's RST,ACK answers the SYN before any reply: entry deleted.
   EXPECT_TRUE(f[2].destroyed);
@@ -127,7 +140,7 @@ TEST(TcpCorpus, RstInjectionBeforeSynAck) {
   EXPECT_EQ(f[7].state, TcpState::Close);
 }
 
-TEST(TcpCorpus, FinBeforeSynAck) {
+TEST_F(TcpCorpus, FinBeforeSynAck) {
   auto f = replay("tcp-fin-before-synack-rst.pcap");
   EXPECT_EQ(f[1].state, TcpState::SynSent);
   EXPECT_EQ(f[2].reason, InvalidReason::TcpBadFlags);  // FIN without ACK
@@ -137,7 +150,7 @@ TEST(TcpCorpus, FinBeforeSynAck) {
   EXPECT_FALSE(f[5].destroyed);  // a reply was seen
 }
 
-TEST(TcpCorpus, MidstreamPickup) {
+TEST_F(TcpCorpus, MidstreamPickup) {
   auto f = replay("tcp-midstream-missing-syn.pcap");
   ASSERT_EQ(f.size(), 21u);
   EXPECT_EQ(f[1].reason, InvalidReason::TcpInvalidState);  // SYN/ACK first
@@ -148,7 +161,7 @@ TEST(TcpCorpus, MidstreamPickup) {
   EXPECT_EQ(f[21].state, TcpState::TimeWait);
 }
 
-TEST(TcpCorpus, SynAckBeforeSyn) {
+TEST_F(TcpCorpus, SynAckBeforeSyn) {
   auto f = replay("tcp-handshake-reordered.pcap");
   EXPECT_EQ(f[1].reason, InvalidReason::TcpInvalidState);  // SYN/ACK, no entry
   EXPECT_EQ(f[2].ct, CtState::New);
