@@ -47,6 +47,18 @@ struct Result {
   std::uint8_t tcp_flags = 0;  // TCP flag byte of the packet (0 if not TCP)
 };
 
+// What the raw table attached to a packet before conntrack saw it: the
+// kernel's "template" conntrack set by `-j NOTRACK`, `-j CT --notrack` or
+// `-j CT --helper NAME` (nft: `notrack`, `ct helper set`).
+struct CtTemplate {
+  // UNTRACKED: no entry is looked up or created, no helper runs, and an ICMP
+  // error quoting this packet can never be RELATED to it.
+  bool notrack = false;
+  // Helper to attach to the entry this packet creates (0 = none); ignored for
+  // packets of existing entries, as the kernel ignores the template then.
+  std::uint8_t helper = 0;
+};
+
 class Engine {
  public:
   explicit Engine(const Config& config = Config::for_profile(Profile::Linux));
@@ -59,14 +71,16 @@ class Engine {
   // Tracks one packet. `l3` starts at the IPv4/IPv6 header. `now` must not go
   // backwards by more than the caller tolerates: time is whatever the caller
   // says it is.
-  Result process(std::span<const std::uint8_t> l3, Timestamp now, Hook hook = Hook::Network);
+  Result process(std::span<const std::uint8_t> l3, Timestamp now, Hook hook = Hook::Network,
+                 CtTemplate tmpl = {});
 
   // Two-phase form for a firewall: `track` does everything up to the filter
   // hooks; the new entry (if any) enters the table only on `confirm`, exactly
   // as the kernel confirms at POSTROUTING/LOCAL_IN. `discard` drops the
   // unconfirmed entry (a packet dropped by a rule leaves nothing behind).
   // `process` == `track` + `confirm`.
-  Result track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook = Hook::Network);
+  Result track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook = Hook::Network,
+               CtTemplate tmpl = {});
   void confirm();
   void discard();
 

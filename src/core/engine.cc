@@ -170,7 +170,8 @@ std::uint32_t EngineCore::alloc_conn(const Tuple& t, std::uint32_t hash) {
   return slot;
 }
 
-Result EngineCore::track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook) {
+Result EngineCore::track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook,
+                         CtTemplate tmpl) {
   if (pending_ != kNoConn) confirm();  // the previous packet was accepted
   release_deferred();
   advance_time(now);
@@ -181,10 +182,13 @@ Result EngineCore::track(std::span<const std::uint8_t> l3, Timestamp now, Hook h
     ++stats_.invalid;
     return invalid_result(r);
   }
-  return track_parsed(pkt, hook);
+  return track_parsed(pkt, hook, tmpl);
 }
 
-Result EngineCore::track_parsed(const Packet& pkt, Hook hook) {
+Result EngineCore::track_parsed(const Packet& pkt, Hook hook, CtTemplate tmpl) {
+  // NOTRACK is decided in the raw table, after parsing: a malformed packet is
+  // still INVALID, a well-formed one never reaches the table.
+  if (tmpl.notrack) return untracked_result(pkt);
   if (pkt.non_first_fragment()) {
     // Only reachable without defragmentation: no L4 header to build a tuple.
     ++stats_.invalid;
@@ -192,6 +196,36 @@ Result EngineCore::track_parsed(const Packet& pkt, Hook hook) {
   }
   return with_tracker(pkt.family, pkt.proto,
                       [&]<class T>() { return track_l4<T>(pkt, hook); });
+}
+
+// The packet's own addresses (and ports where the protocol has them), for
+// results that carry no entry: UNTRACKED and RELATED ICMP errors.
+static Tuple packet_tuple(const Packet& pkt) {
+  Tuple t;
+  t.src = pkt.src;
+  t.dst = pkt.dst;
+  t.family = pkt.family;
+  t.proto = pkt.proto;
+  const std::uint8_t* l4 = pkt.l4();
+  const std::size_t n = pkt.l4_len();
+  if (pkt.proto == kProtoICMP || pkt.proto == kProtoICMPv6) {
+    if (n >= 2) t.dst_id = static_cast<std::uint16_t>(l4[0] << 8 | l4[1]);
+  } else if (pkt.proto == kProtoTCP || pkt.proto == kProtoUDP || pkt.proto == kProtoUDPLite) {
+    if (n >= 4) {
+      t.src_id = static_cast<std::uint16_t>(l4[0] << 8 | l4[1]);
+      t.dst_id = static_cast<std::uint16_t>(l4[2] << 8 | l4[3]);
+    }
+  }
+  return t;
+}
+
+Result EngineCore::untracked_result(const Packet& pkt) const {
+  Result res;
+  res.state = CtState::Untracked;
+  res.has_tuple = true;
+  res.tuple = packet_tuple(pkt);
+  if (pkt.proto == kProtoTCP && pkt.l4_len() >= 14) res.tcp_flags = pkt.l4()[13];
+  return res;
 }
 
 Result EngineCore::icmp_error_related(const Packet& pkt) {
@@ -218,6 +252,8 @@ Result EngineCore::icmp_error_related(const Packet& pkt) {
   }
   // RELATED (or RELATED_REPLY): the error never refreshes or changes the entry.
   Result res;
+  res.has_tuple = true;
+  res.tuple = packet_tuple(pkt);
   res.state = CtState::Related;
   res.direction = hit.dir;
   res.conn = &c;
@@ -234,11 +270,8 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook) {
       case IcmpClass::Invalid:
         ++(cls.counts_as_error ? stats_.error : stats_.invalid);
         return invalid_result(cls.reason);
-      case IcmpClass::Untracked: {
-        Result res;
-        res.state = CtState::Untracked;
-        return res;
-      }
+      case IcmpClass::Untracked:
+        return untracked_result(pkt);
       case IcmpClass::Error:
         return icmp_error_related(pkt);
       case IcmpClass::Query:
@@ -430,13 +463,13 @@ Engine::~Engine() = default;
 Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 
-Result Engine::process(std::span<const std::uint8_t> l3, Timestamp now, Hook hook) {
-  Result r = core_->track(l3, now, hook);
+Result Engine::process(std::span<const std::uint8_t> l3, Timestamp now, Hook hook, CtTemplate tmpl) {
+  Result r = core_->track(l3, now, hook, tmpl);
   core_->confirm();
   return r;
 }
-Result Engine::track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook) {
-  return core_->track(l3, now, hook);
+Result Engine::track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook, CtTemplate tmpl) {
+  return core_->track(l3, now, hook, tmpl);
 }
 void Engine::confirm() { core_->confirm(); }
 void Engine::discard() { core_->discard(); }

@@ -19,10 +19,10 @@ class EngineCore {
  public:
   explicit EngineCore(const Config& cfg);
 
-  Result track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook);
+  Result track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook, CtTemplate tmpl);
   // Tracks an already parsed packet (the defragmenter hands reassembled
   // datagrams in here).
-  Result track_parsed(const Packet& pkt, Hook hook);
+  Result track_parsed(const Packet& pkt, Hook hook, CtTemplate tmpl);
   void confirm();
   void discard();
   void expire_all(Timestamp now);
@@ -43,6 +43,7 @@ class EngineCore {
   template <class T>
   Result track_l4(const Packet& pkt, Hook hook);
   Result icmp_error_related(const Packet& pkt);
+  Result untracked_result(const Packet& pkt) const;
 
   void advance_time(Timestamp now);
   void gc_step();

@@ -43,6 +43,13 @@ TEST(IcmpError, HostUnreachableForSynIsRelatedReplyAndChangesNothing) {
   EXPECT_EQ(r.conn->status, before.status);    // no SEEN_REPLY, no ASSURED
   EXPECT_EQ(r.conn->l4.tcp.state, before.l4.tcp.state);
   EXPECT_EQ(e.engine.stats().error, 0u);
+  // The result still describes the error packet itself (router -> client, type 3 code 1).
+  ASSERT_TRUE(r.has_tuple);
+  EXPECT_EQ(r.tuple.src, kM);
+  EXPECT_EQ(r.tuple.dst, kA);
+  EXPECT_EQ(r.tuple.proto, kProtoICMP);
+  EXPECT_EQ(r.tuple.icmp_type(), 3);
+  EXPECT_EQ(r.tuple.icmp_code(), 1);
 }
 
 class IcmpErrorTypes : public ::testing::TestWithParam<int> {};
