@@ -28,6 +28,15 @@ struct TcpTimeouts {
   std::uint32_t unacknowledged = 300;
 };
 
+// A helper attached to new connections by protocol and ORIGINAL destination
+// port, as `iptables -t raw -p PROTO --dport PORT -j CT --helper NAME` (or nft
+// `ct helper set` with a port match) would. An expectation match wins.
+struct HelperAttachment {
+  std::string name;           // kernel helper name: "ftp", "irc", "tftp", "amanda"
+  std::uint8_t proto = 0;     // kProtoTCP / kProtoUDP
+  std::uint16_t port = 0;     // original destination port
+};
+
 struct Config {
   Profile profile = Profile::Linux;
 
@@ -51,6 +60,34 @@ struct Config {
   std::uint32_t buckets = 1024;
   std::uint32_t max = 1024;
   std::uint32_t expect_max = 4096;  // nf_conntrack_expect_max
+
+  // Defragmentation before tracking (linux-core.md §9). IPv4 uses the IP
+  // layer's own limits (net.ipv4.ipfrag_*), IPv6 conntrack's separate ones
+  // (net.netfilter.nf_conntrack_frag6_*). Thresholds are bytes of fragment
+  // memory as the kernel accounts it (queue + skb truesize); above the high
+  // one every fragment is dropped until queues expire. Since 4.17 the low
+  // thresholds are kept for the sysctl interface only.
+  std::uint32_t ipfrag_time = 30;               // seconds
+  std::uint32_t ipfrag_high_thresh = 4194304;
+  std::uint32_t ipfrag_low_thresh = 3145728;
+  std::uint32_t frag6_timeout = 60;             // nf_conntrack_frag6_timeout
+  std::uint32_t frag6_high_thresh = 4194304;    // nf_conntrack_frag6_high_thresh
+  std::uint32_t frag6_low_thresh = 3145728;     // nf_conntrack_frag6_low_thresh
+
+  // Helpers (linux-core.md §7.3). `helpers`: explicit attachments, the only
+  // way on today's kernel. `auto_helpers`: attach every helper on its
+  // well-known port (ftp 21, irc 6667, tftp 69, amanda 10080) as kernels
+  // <= 4.6 did; on by default in the classic profile only.
+  std::vector<HelperAttachment> helpers;
+  bool auto_helpers = false;
+  bool ftp_loose = false;  // nf_conntrack_ftp module parameter `loose`
+  // nf_conntrack_irc module parameters: expectations per IRC connection
+  // (1..255, oldest evicted) and their timeout in seconds.
+  std::uint32_t irc_max_dcc_channels = 8;
+  std::uint32_t irc_dcc_timeout = 300;
+  // nf_conntrack_amanda `master_timeout`: what every reply from the Amanda
+  // client refreshes the UDP master's timeout to, seconds.
+  std::uint32_t amanda_master_timeout = 300;
 
   // Hash key. 0 = pick a random key when the engine is built (the kernel's
   // boot-time random key); tests may fix it for reproducible bucket layout.

@@ -38,8 +38,10 @@ enum class TcpState : std::uint8_t {
   Ignore = 11,  // table sentinel: ignore (sIG)
 };
 
-// Per-direction window-tracking data (struct ip_ct_tcp_state).
-struct TcpDirState {
+// Per-direction window-tracking data (struct ip_ct_tcp_state). Packed to 18
+// bytes (2-byte aligned) so that a TCP entry fits the 120-byte Conn budget;
+// x86 and arm64 load the then unaligned words at no extra cost.
+struct __attribute__((packed, aligned(2))) TcpDirState {
   std::uint32_t td_end = 0;     // max of seq + len
   std::uint32_t td_maxend = 0;  // max of ack + max(win, 1)
   std::uint32_t td_maxwin = 0;  // max(win)
@@ -76,7 +78,9 @@ inline constexpr std::uint32_t kNoConn = 0xffffffffu;
 struct Conn {
   Tuple orig;             // tuple of the packet that created the entry
   Timestamp expires = 0;  // absolute; dead once expires <= now
-  std::uint32_t next[2] = {kNoConn, kNoConn};  // hash chains (engine-private)
+  // Hash chain (engine-private). An entry is indexed once, under a hash that
+  // is the same for its original and reply tuple (core/flow_hash.h).
+  std::uint32_t next = kNoConn;
   std::uint32_t id = 0;       // creation order, unique while alive
   std::uint16_t status = 0;   // ConnStatus bits
   std::uint8_t helper = 0;    // helper id, 0 = none
@@ -93,6 +97,10 @@ struct Conn {
   // The reply tuple (inverse of orig; there is no NAT).
   Tuple reply() const;
 };
+// Memory budget: <= 128 bytes per tracked IPv4 TCP connection including the
+// index (4-byte bucket heads, one bucket per entry at nf_conntrack_max).
+static_assert(sizeof(TcpDirState) == 18);
+static_assert(sizeof(Conn) <= 120, "Conn outgrew the per-connection memory budget");
 
 // Name of an internal TCP state as /proc prints it ("SYN_SENT2" for 9).
 const char* tcp_state_name(TcpState s);

@@ -17,6 +17,7 @@
 
 #include "ctrack/config.h"
 #include "ctrack/conn.h"
+#include "ctrack/expectation.h"
 #include "ctrack/invalid_reason.h"
 #include "ctrack/stats.h"
 #include "ctrack/tuple.h"
@@ -25,6 +26,16 @@
 namespace ctrack {
 
 class EngineCore;
+
+// What defragmentation (hook priority -400, before the raw table) did with a
+// packet. Every fragment of a datagram carries the same `datagram` id, so a
+// caller can tell which held packets a Reassembled result released.
+enum class FragStatus : std::uint8_t {
+  None,         // not a fragment, or a fragment the kernel lets through as is
+  Held,         // queued: conntrack does not see it (yet)
+  Reassembled,  // completed a datagram; the result is the datagram's
+  Dropped,      // discarded (duplicate, overlap, memory limit, malformed); `reason` says why
+};
 
 // What the engine decided for one packet.
 struct Result {
@@ -41,10 +52,32 @@ struct Result {
   // The entry was removed by this very packet (e.g. the RST refusing a SYN);
   // `conn` still shows its last state.
   bool destroyed = false;
+  // The entry's helper dropped the packet at confirm time (e.g. the FTP
+  // helper on a PORT command that starts right but does not parse); also
+  // sets `dropped`. The entry itself stays (unless it was new).
+  bool helper_drop = false;
   // The tuple of the packet as parsed (valid when the packet had one).
   bool has_tuple = false;
   Tuple tuple{};
   std::uint8_t tcp_flags = 0;  // TCP flag byte of the packet (0 if not TCP)
+  // Defragmentation. Held and Dropped fragments never reach conntrack: state
+  // is Invalid with reason FragmentHeld / the drop reason, no counter moves.
+  // A Reassembled result describes the whole datagram (tuple, state, entry).
+  FragStatus frag = FragStatus::None;
+  std::uint32_t datagram = 0;       // per-engine id of the fragment's datagram (0 = none)
+  std::uint16_t frag_count = 0;     // Reassembled: fragments the datagram was built from
+};
+
+// The defragmentation step alone (Engine::reassemble), for callers that run
+// the raw table between defragmentation and conntrack.
+struct Reassembly {
+  FragStatus status = FragStatus::None;
+  // None: the input bytes; Reassembled: the datagram, valid until the next
+  // call that completes another datagram; empty otherwise.
+  std::span<const std::uint8_t> l3;
+  InvalidReason reason = InvalidReason::None;  // Held: FragmentHeld; Dropped: why
+  std::uint32_t datagram = 0;
+  std::uint16_t frag_count = 0;
 };
 
 // What the raw table attached to a packet before conntrack saw it: the
@@ -57,6 +90,13 @@ struct CtTemplate {
   // Helper to attach to the entry this packet creates (0 = none); ignored for
   // packets of existing entries, as the kernel ignores the template then.
   std::uint8_t helper = 0;
+};
+
+// One packet of a batch (Engine::process_batch).
+struct BatchPacket {
+  std::span<const std::uint8_t> l3;  // starts at the IPv4/IPv6 header
+  Timestamp now = 0;
+  CtTemplate tmpl{};
 };
 
 class Engine {
@@ -74,6 +114,24 @@ class Engine {
   Result process(std::span<const std::uint8_t> l3, Timestamp now, Hook hook = Hook::Network,
                  CtTemplate tmpl = {});
 
+  // Tracks a batch: out[i] is what process(pkts[i].l3, pkts[i].now, hook,
+  // pkts[i].tmpl) would return, packet after packet in order, with the same
+  // effect on the table. It first hashes every packet's tuple and prefetches
+  // its bucket and first chain entry, so that on tables larger than the
+  // caches the misses of a batch overlap instead of coming one at a time.
+  // Requires out.size() >= pkts.size(). Every `out[i].conn` stays valid until
+  // the next call into the engine, entries destroyed by the batch included,
+  // unless a later packet of the same batch removed that entry for good
+  // (early drop, expiry, TCP re-open), as after the matching single call.
+  void process_batch(std::span<const BatchPacket> pkts, std::span<Result> out,
+                     Hook hook = Hook::Network);
+
+  // Defragmentation only (PREROUTING/OUTPUT priority -400), for a caller that
+  // must run the raw table on the reassembled datagram before track(). Only
+  // the l3 of a None/Reassembled answer goes on to track(), which then does
+  // not defragment it again. process() and track() defragment by themselves.
+  Reassembly reassemble(std::span<const std::uint8_t> l3, Timestamp now, Hook hook = Hook::Network);
+
   // Two-phase form for a firewall: `track` does everything up to the filter
   // hooks; the new entry (if any) enters the table only on `confirm`, exactly
   // as the kernel confirms at POSTROUTING/LOCAL_IN. `discard` drops the
@@ -81,11 +139,19 @@ class Engine {
   // `process` == `track` + `confirm`.
   Result track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook = Hook::Network,
                CtTemplate tmpl = {});
-  void confirm();
+  // confirm() first runs the entry's helper on the packet, as the kernel's
+  // nf_confirm does, and returns false when the helper dropped it (a new
+  // entry is then discarded). The engine keeps its own copy of a helper
+  // entry's packet, so the caller's buffer may be reused before confirm().
+  bool confirm();
   void discard();
 
-  // Removes every entry whose timeout has passed at `now` (the periodic GC).
+  // Removes every entry whose timeout has passed at `now` (the periodic GC),
+  // and every fragment queue whose reassembly timer ran out.
   void expire(Timestamp now);
+  // Bytes of fragment memory currently charged (IPv4 or IPv6 queues), as the
+  // kernel counts it against ipfrag_high_thresh / nf_conntrack_frag6_high_thresh.
+  std::uint64_t fragment_memory(bool ipv6) const;
 
   // Entry whose original or reply tuple is `t` (not expired at the engine's
   // current time), or nullptr.
@@ -94,6 +160,13 @@ class Engine {
   const Conn* find_id(std::uint32_t id) const;
   // All live entries in creation order.
   std::vector<const Conn*> entries() const;
+  // Live expectations (the content of /proc/net/nf_conntrack_expect) in
+  // creation order, and how many there are.
+  std::vector<Expectation> expectations() const;
+  std::size_t expectation_count() const;
+  // Seconds an expectation has left at the engine's current time, rounded
+  // down (what /proc/net/nf_conntrack_expect prints first).
+  std::int64_t timeout_left(const Expectation& e) const;
   // Seconds of timeout left at the engine's current time, rounded down.
   std::int64_t timeout_left(const Conn& c) const;
   // Human name of the entry's protocol state (TCP: "ESTABLISHED"...), or
@@ -108,6 +181,7 @@ class Engine {
   Timestamp now() const;
 
  private:
+  friend struct ShardAccess;  // the sharded engine drives its shards' clocks (src/shard)
   std::unique_ptr<EngineCore> core_;
 };
 

@@ -61,7 +61,13 @@ namespace ctrack {
   X(160, TableFull, "table full, dropping packet")                                       \
   X(161, Untrackable, "untrackable packet")                                              \
   X(162, HelperDrop, "dropped by helper")                                                \
-  X(163, FragmentHeld, "fragment held for reassembly")
+  X(163, FragmentHeld, "fragment held for reassembly")                                   \
+  /* defragmentation (200..219) */                                                       \
+  X(200, FragDuplicate, "duplicate fragment")                                            \
+  X(201, FragOverlap, "overlapping fragment, datagram discarded")                        \
+  X(202, FragMemoryLimit, "fragment memory over high threshold")                         \
+  X(203, FragBadLength, "fragment length or offset inconsistent")                        \
+  X(204, FragOversize, "reassembled datagram too large")
 
 enum class InvalidReason : std::uint16_t {
 #define CTRACK_X(code, name, text) name = code,

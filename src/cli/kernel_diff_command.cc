@@ -27,6 +27,9 @@ struct KdiffArgs {
   std::vector<std::string> clients;
   std::vector<std::string> sets;
   std::vector<std::string> ctrack_sets;
+  std::vector<std::string> helpers;
+  std::string notrack;
+  std::string rules, rules6;
   std::string json;
   std::string known;
   bool cleanup = false;
@@ -74,8 +77,24 @@ int run() {
     }
     opt.ctrack_only_sysctls.emplace_back(s.substr(0, eq), s.substr(eq + 1));
   }
-  std::vector<KnownDivergence> known;
   std::string error;
+  for (const auto& h : a.helpers) {
+    RouterSetup::Helper hs;
+    if (!parse_helper_option(h, hs, &error)) {
+      fmt::print(stderr, "kernel-diff: {}\n", error);
+      return 1;
+    }
+    opt.router.helpers.push_back(hs);
+  }
+  opt.notrack_expr = a.notrack;
+  if (!a.notrack.empty() && (!a.rules.empty() || !a.rules6.empty())) {
+    fmt::print(stderr, "kernel-diff: --notrack cannot be combined with --rules; put a `-t raw ... -j NOTRACK` rule "
+                       "in the ruleset instead\n");
+    return 1;
+  }
+  opt.router.rules_v4 = a.rules;
+  opt.router.rules_v6 = a.rules6;
+  std::vector<KnownDivergence> known;
   if (!a.known.empty() && !load_known_divergences(a.known, known, &error)) {
     fmt::print(stderr, "kernel-diff: {}\n", error);
     return 2;
@@ -85,6 +104,8 @@ int run() {
     fmt::print(stderr, "kernel-diff: {}\n", error);
     return 2;
   }
+  if (!data.notrack.empty()) opt.router.notrack_nft = data.notrack.nft_text();
+  for (const auto& u : data.unremappable) fmt::print("not injected: {}\n", u);
   // The ctrack side first checks the --set names, before any namespace work.
   {
     CaptureData probe;
@@ -111,7 +132,7 @@ int run() {
         return 2;
       }
     }
-    auto obs = KernelObserver::create(*topo, &error);
+    auto obs = KernelObserver::create(*topo, opt.router, &error);
     Injector inj;
     if (!obs || !inj.open(*topo, &error) || !topo->enter_router(&error) ||
         !run_kernel(opt, inj, *obs, data, &error)) {
@@ -125,6 +146,7 @@ int run() {
     fmt::print(stderr, "kernel-diff: {}\n", error);
     return 2;
   }
+  for (const auto& n : data.notes) fmt::print("note: {}\n", n);
   std::vector<Divergence> divs;
   for (const auto& rec : data.recs) {
     auto d = compare(rec, data.map);
@@ -142,6 +164,9 @@ int run() {
   if (known_n) fmt::print(" ({} known, ignored)", known_n);
   if (data.map.size()) fmt::print(" ({} addresses remapped)", data.map.size());
   if (data.skipped) fmt::print(" ({} non-IP frames skipped)", data.skipped);
+  if (data.excluded) {
+    fmt::print(" ({} packets of {} flows not remappable, not injected)", data.excluded, data.unremappable.size());
+  }
   fmt::print("\n");
   std::fflush(stdout);
   return real == 0 ? 0 : 1;
@@ -167,6 +192,16 @@ Command register_kernel_diff_command(CLI::App& app) {
                   "sysctl NAME=VALUE for ctrack only (what-if runs; the harness self-test uses it)")
       ->expected(1)
       ->allow_extra_args(false);
+  sub->add_option("--helper", a.helpers,
+                  "attach conntrack helper NAME[:PROTO:PORT] to new connections to PORT (repeatable; "
+                  "router: nft ct helper)")
+      ->expected(1)
+      ->allow_extra_args(false);
+  sub->add_option("--notrack", a.notrack,
+                  "mark packets matching this nft expression untracked (router: `EXPR notrack` at raw "
+                  "priority; e.g. 'udp dport 53')");
+  sub->add_option("--rules", a.rules, "iptables-save file restored in the router; verdicts are compared");
+  sub->add_option("--rules6", a.rules6, "ip6tables-save file restored in the router; verdicts are compared");
   sub->add_option("--json", a.json, "write the full per-packet record of both sides to FILE");
   sub->add_option("--known-divergences", a.known, "file of divergences to ignore (CAPTURE PACKET FIELD # reason)");
   sub->add_option("--max-gap", a.max_gap, "shorten capture gaps longer than this many seconds (default 3)");

@@ -83,6 +83,13 @@ constexpr Tunable kTunables[] = {
     {"nf_conntrack_max", "ip_conntrack_max", Kind::U32, &Config::max, nullptr},
     {"nf_conntrack_buckets", "ip_conntrack_buckets", Kind::U32, &Config::buckets, nullptr},
     {"nf_conntrack_expect_max", nullptr, Kind::U32, &Config::expect_max, nullptr},
+    // Defragmentation; the ipfrag_* ones live under net.ipv4 (see names()).
+    {"ipfrag_time", nullptr, Kind::U32, &Config::ipfrag_time, nullptr},
+    {"ipfrag_high_thresh", nullptr, Kind::U32, &Config::ipfrag_high_thresh, nullptr},
+    {"ipfrag_low_thresh", nullptr, Kind::U32, &Config::ipfrag_low_thresh, nullptr},
+    {"nf_conntrack_frag6_timeout", nullptr, Kind::U32, &Config::frag6_timeout, nullptr},
+    {"nf_conntrack_frag6_high_thresh", nullptr, Kind::U32, &Config::frag6_high_thresh, nullptr},
+    {"nf_conntrack_frag6_low_thresh", nullptr, Kind::U32, &Config::frag6_low_thresh, nullptr},
 };
 
 constexpr TcpTimeoutTunable kTcpTimeouts[] = {
@@ -112,7 +119,8 @@ std::string normalise(std::string_view name) {
   for (std::string_view prefix : {".proc.sys.", "proc.sys."}) {
     if (n.rfind(prefix, 0) == 0) n.erase(0, prefix.size());
   }
-  for (std::string_view prefix : {"net.netfilter.", "net.ipv4.netfilter.", "net.ipv6.netfilter."}) {
+  for (std::string_view prefix :
+       {"net.netfilter.", "net.ipv4.netfilter.", "net.ipv6.netfilter.", "net.ipv4."}) {
     if (n.rfind(prefix, 0) == 0) {
       n.erase(0, prefix.size());
       break;
@@ -157,6 +165,10 @@ Config Config::for_profile_with_memory(Profile p, std::uint64_t ram,
     c.generic_timeout = 600;
     c.buckets = classic_buckets(ram);
     c.max = 8 * c.buckets;
+    c.auto_helpers = true;  // ip_conntrack_ftp & co. attached by port when loaded
+    // 2.4's IP reassembly limits (net/ipv4/ip_fragment.c): 256 KiB / 192 KiB.
+    c.ipfrag_high_thresh = 262144;
+    c.ipfrag_low_thresh = 196608;
   } else {
     c.buckets = linux_buckets(ram);
     c.max = c.buckets;
@@ -215,7 +227,10 @@ std::optional<std::string> Config::get(std::string_view name) const {
 
 std::vector<std::string> Config::names() {
   std::vector<std::string> out;
-  for (const auto& t : kTunables) out.push_back(std::string("net.netfilter.") + t.modern);
+  for (const auto& t : kTunables) {
+    const bool ipv4 = std::string_view(t.modern).rfind("ipfrag_", 0) == 0;
+    out.push_back(std::string(ipv4 ? "net.ipv4." : "net.netfilter.") + t.modern);
+  }
   for (const auto& t : kTcpTimeouts) out.push_back(std::string("net.netfilter.") + t.modern);
   return out;
 }

@@ -1,66 +1,122 @@
 #include "core/conn_table.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <new>
+#include <utility>
+
 namespace ctrack {
+namespace {
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+}  // namespace
+
+HugeRegion::HugeRegion(std::size_t bytes) {
+  const bool huge = bytes >= kHugePage;
+  map_len_ = huge ? bytes + kHugePage : bytes;
+  void* p = ::mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  map_ = p;
+  auto addr = reinterpret_cast<std::uintptr_t>(p);
+  if (huge) {
+    addr = (addr + kHugePage - 1) & ~(kHugePage - 1);
+    // Advisory: without THP the region simply stays on small pages.
+    ::madvise(reinterpret_cast<void*>(addr), bytes, MADV_HUGEPAGE);
+  }
+  data_ = reinterpret_cast<void*>(addr);
+}
+
+HugeRegion::~HugeRegion() {
+  if (map_ != nullptr) ::munmap(map_, map_len_);
+}
+
+HugeRegion::HugeRegion(HugeRegion&& o) noexcept
+    : map_(std::exchange(o.map_, nullptr)),
+      map_len_(std::exchange(o.map_len_, 0)),
+      data_(std::exchange(o.data_, nullptr)) {}
+
+HugeRegion& HugeRegion::operator=(HugeRegion&& o) noexcept {
+  if (this != &o) {
+    if (map_ != nullptr) ::munmap(map_, map_len_);
+    map_ = std::exchange(o.map_, nullptr);
+    map_len_ = std::exchange(o.map_len_, 0);
+    data_ = std::exchange(o.data_, nullptr);
+  }
+  return *this;
+}
 
 ConnTable::ConnTable(std::uint32_t buckets, std::uint64_t seed)
-    : key_(HashKey::from_seed(seed)), nbuckets_(buckets), heads_(buckets, kNoConn) {}
+    : key_(HashKey::from_seed(seed)), nbuckets_(buckets) {
+  alloc_heads(buckets);
+}
+
+void ConnTable::alloc_heads(std::uint32_t buckets) {
+  heads_mem_ = HugeRegion(std::size_t{buckets} * sizeof(std::uint32_t));
+  heads_ = static_cast<std::uint32_t*>(heads_mem_.data());
+  std::fill_n(heads_, buckets, kNoConn);
+}
+
+Hit ConnTable::peek(const Tuple& t, std::uint32_t h, const Tuple* inv, Timestamp now) const {
+  for (std::uint32_t slot = heads_[bucket(h)]; slot != kNoConn; slot = at(slot).next) {
+    const Conn& c = at(slot);
+    const int dir = match(c, t, inv);
+    if (dir >= 0 && c.expires - now > 0) return Hit{slot, static_cast<Direction>(dir)};
+  }
+  return Hit{};
+}
 
 void ConnTable::link(std::uint32_t slot, const Tuple& reply) {
   Conn& c = at(slot);
-  std::uint32_t bo = bucket(hash(c.orig));
-  c.next[0] = heads_[bo];
-  heads_[bo] = slot * 2;
-  std::uint32_t br = bucket(hash(reply));
-  c.next[1] = heads_[br];
-  heads_[br] = slot * 2 + 1;
-}
-
-void ConnTable::unlink_node(std::uint32_t node, const Tuple& t) {
-  std::uint32_t* link = &heads_[bucket(hash(t))];
-  while (*link != kNoConn) {
-    if (*link == node) {
-      *link = at(node >> 1).next[node & 1];
-      return;
-    }
-    link = &at(*link >> 1).next[*link & 1];
-  }
+  const std::uint32_t b = bucket(hash(c.orig, &reply));
+  c.next = heads_[b];
+  heads_[b] = slot;
 }
 
 void ConnTable::unlink(std::uint32_t slot, const Tuple& reply) {
   Conn& c = at(slot);
-  unlink_node(slot * 2, c.orig);
-  unlink_node(slot * 2 + 1, reply);
-  c.next[0] = c.next[1] = kNoConn;
+  std::uint32_t* link = &heads_[bucket(hash(c.orig, &reply))];
+  while (*link != kNoConn) {
+    if (*link == slot) {
+      *link = c.next;
+      break;
+    }
+    link = &at(*link).next;
+  }
+  c.next = kNoConn;
 }
 
 std::uint32_t ConnTable::alloc_slot() {
   if (free_head_ != kNoConn) {
     std::uint32_t slot = free_head_;
-    free_head_ = at(slot).next[0];
+    free_head_ = at(slot).next;
     return slot;
   }
   if ((next_fresh_ >> kChunkBits) >= chunks_.size()) {
-    chunks_.push_back(std::make_unique<Conn[]>(kChunkSize));
+    chunks_.emplace_back(std::size_t{kChunkSize} * sizeof(Conn));
+    chunk_ptrs_.push_back(static_cast<Conn*>(chunks_.back().data()));
   }
-  return next_fresh_++;
+  const std::uint32_t slot = next_fresh_++;
+  new (&at(slot)) Conn{};  // first touch of this entry's memory
+  return slot;
 }
 
 void ConnTable::free_slot(std::uint32_t slot) {
   Conn& c = at(slot);
   c = Conn{};
-  c.next[0] = free_head_;
+  c.next = free_head_;
   free_head_ = slot;
 }
 
 void ConnTable::resize(std::uint32_t buckets,
                        const std::vector<std::pair<std::uint32_t, Tuple>>& linked) {
   nbuckets_ = buckets;
-  heads_.assign(buckets, kNoConn);
+  alloc_heads(buckets);
   for (const auto& [slot, reply] : linked) link(slot, reply);
 }
 
 std::size_t ConnTable::memory_bytes() const {
-  return heads_.size() * sizeof(std::uint32_t) + chunks_.size() * kChunkSize * sizeof(Conn);
+  // What is touched: the bucket array and every entry handed out so far.
+  return std::size_t{nbuckets_} * sizeof(std::uint32_t) + std::size_t{next_fresh_} * sizeof(Conn);
 }
 
 }  // namespace ctrack

@@ -1,19 +1,28 @@
-// The connection table: a pool of entries plus a hash index in which every
-// entry is linked twice, under its original and under its reply tuple, like
-// the kernel's nf_conntrack_hash. A hash node is `slot * 2 + direction`, so a
-// lookup hit tells the direction for free.
+// The connection table: a pool of entries plus a hash index. Unlike the
+// kernel's nf_conntrack_hash, which links every entry twice (under its
+// original and its reply tuple), an entry is linked once, under a hash both
+// of its tuples share (flow_hash): one 4-byte link per entry instead of two,
+// half as many nodes per chain, and a lookup tells the direction by which of
+// the two tuples matched.
 //
 // Layout choices for the hot path: entries live in fixed-size chunks
-// (addresses never move, growth never copies), buckets are 4-byte node
-// indices, chains are intrusive (Conn::next[dir]); nothing is allocated per
-// packet once the pool has grown to the working set.
+// (addresses never move, growth never copies), buckets are 4-byte slot
+// indices, chains are intrusive (Conn::next); nothing is allocated per
+// packet once the pool has grown to the working set. Chunks and large bucket
+// arrays are 2 MiB-aligned mappings advised for transparent huge pages: a
+// lookup in a table of a million entries is two random accesses, and with
+// 4 KiB pages each of them would also miss the TLB. A chunk holds 2^18
+// entries, exactly 15 huge pages at 120 bytes each, and its entries are only
+// constructed (touched) as they are handed out, so a small table costs
+// only the pages it uses.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "core/flow_hash.h"
+#include "core/l4_dispatch.h"
 #include "ctrack/conn.h"
 
 namespace ctrack {
@@ -24,16 +33,41 @@ struct Hit {
   bool found() const { return slot != kNoConn; }
 };
 
+// An anonymous mapping, 2 MiB-aligned and advised for huge pages when it is
+// at least that large. Pages are zero until written.
+class HugeRegion {
+ public:
+  HugeRegion() = default;
+  explicit HugeRegion(std::size_t bytes);
+  ~HugeRegion();
+  HugeRegion(HugeRegion&& o) noexcept;
+  HugeRegion& operator=(HugeRegion&& o) noexcept;
+  HugeRegion(const HugeRegion&) = delete;
+  HugeRegion& operator=(const HugeRegion&) = delete;
+  void* data() const { return data_; }
+
+ private:
+  void* map_ = nullptr;
+  std::size_t map_len_ = 0;
+  void* data_ = nullptr;
+};
+
 class ConnTable {
  public:
   ConnTable(std::uint32_t buckets, std::uint64_t seed);
 
-  Conn& at(std::uint32_t slot) { return chunks_[slot >> kChunkBits][slot & kChunkMask]; }
+  Conn& at(std::uint32_t slot) { return chunk_ptrs_[slot >> kChunkBits][slot & kChunkMask]; }
   const Conn& at(std::uint32_t slot) const {
-    return chunks_[slot >> kChunkBits][slot & kChunkMask];
+    return chunk_ptrs_[slot >> kChunkBits][slot & kChunkMask];
   }
 
-  std::uint32_t hash(const Tuple& t) const { return tuple_hash(t, key_); }
+  // Direction-independent hash of `t` whose inverse is `inv` (nullptr if `t`
+  // has none); the one-argument form inverts `t` itself.
+  std::uint32_t hash(const Tuple& t, const Tuple* inv) const { return flow_hash(t, inv, key_); }
+  std::uint32_t hash(const Tuple& t) const {
+    Tuple inv;
+    return hash(t, invert_tuple(t, inv) ? &inv : nullptr);
+  }
   std::uint32_t bucket(std::uint32_t h) const { return bucket_of(h, nbuckets_); }
   std::uint32_t buckets() const { return nbuckets_; }
 
@@ -41,12 +75,26 @@ class ConnTable {
   // (tested as orig == `inv`, the inverse of `t`; pass nullptr when `t` has
   // no inverse). Entries expired at `now` are unlinked and reported through
   // `expired` (the caller frees them) instead of being returned.
+  // `h` is hash(t, inv).
   template <class OnExpired>
   Hit find(const Tuple& t, std::uint32_t h, const Tuple* inv, Timestamp now, OnExpired&& expired);
+  // The same without side effects: expired entries are skipped, not unlinked.
+  Hit peek(const Tuple& t, std::uint32_t h, const Tuple* inv, Timestamp now) const;
 
-  // Links a confirmed entry under both tuples (`reply` is its inverse).
+  // Cache hints for the batch path: the bucket head of `h`, then (once that
+  // has arrived) the first entry of its chain.
+  void prefetch_bucket(std::uint32_t h) const { __builtin_prefetch(&heads_[bucket(h)]); }
+  void prefetch_first(std::uint32_t h) const {
+    const std::uint32_t slot = heads_[bucket(h)];
+    if (slot != kNoConn) {
+      const char* p = reinterpret_cast<const char*>(&at(slot));
+      __builtin_prefetch(p);
+      __builtin_prefetch(p + sizeof(Conn) - 1);
+    }
+  }
+
+  // Links a confirmed entry (`reply` is the inverse of its original tuple).
   void link(std::uint32_t slot, const Tuple& reply);
-  // Unlinks both nodes of an entry.
   void unlink(std::uint32_t slot, const Tuple& reply);
 
   // Pool management: slots are recycled LIFO (a freed slot is warm in cache).
@@ -54,11 +102,10 @@ class ConnTable {
   void free_slot(std::uint32_t slot);
   std::uint32_t pool_size() const { return next_fresh_; }
 
-  // First node of a bucket's chain and the next node after `node`.
+  // First slot of a bucket's chain and the slot after `slot` in its chain
+  // (kNoConn at the end).
   std::uint32_t head(std::uint32_t b) const { return heads_[b]; }
-  std::uint32_t next(std::uint32_t node) const {
-    return at(node >> 1).next[node & 1];
-  }
+  std::uint32_t next(std::uint32_t slot) const { return at(slot).next; }
 
   // Rebuilds the index with a new bucket count (nf_conntrack_buckets write).
   // `linked` lists the linked slots with their reply tuples.
@@ -67,38 +114,49 @@ class ConnTable {
   std::size_t memory_bytes() const;
 
  private:
-  static constexpr std::uint32_t kChunkBits = 12;
+  static constexpr std::uint32_t kChunkBits = 18;
   static constexpr std::uint32_t kChunkSize = 1u << kChunkBits;
   static constexpr std::uint32_t kChunkMask = kChunkSize - 1;
 
-  void unlink_node(std::uint32_t node, const Tuple& t);
+  // Which tuple of entry `c` is `t`: 0 original, 1 reply, -1 neither.
+  static int match(const Conn& c, const Tuple& t, const Tuple* inv) {
+    if (tuple_eq(c.orig, t)) {
+      // A tuple that is its own inverse (same address and port both ways)
+      // matches as reply, as in the kernel, whose reply node sits in front
+      // of the original node in the chain.
+      return inv != nullptr && tuple_eq(*inv, t) ? 1 : 0;
+    }
+    return inv != nullptr && tuple_eq(c.orig, *inv) ? 1 : -1;
+  }
+
+  void alloc_heads(std::uint32_t buckets);
 
   HashKey key_;
   std::uint32_t nbuckets_;
-  std::vector<std::uint32_t> heads_;
-  std::vector<std::unique_ptr<Conn[]>> chunks_;
-  std::uint32_t next_fresh_ = 0;      // slots [0, next_fresh_) have been handed out
-  std::uint32_t free_head_ = kNoConn;  // free list threaded through Conn::next[0]
+  HugeRegion heads_mem_;
+  std::uint32_t* heads_ = nullptr;
+  std::vector<HugeRegion> chunks_;
+  std::vector<Conn*> chunk_ptrs_;
+  std::uint32_t next_fresh_ = 0;       // slots [0, next_fresh_) have been handed out
+  std::uint32_t free_head_ = kNoConn;  // free list threaded through Conn::next
 };
 
 template <class OnExpired>
 Hit ConnTable::find(const Tuple& t, std::uint32_t h, const Tuple* inv, Timestamp now,
                     OnExpired&& expired) {
-  std::uint32_t node = heads_[bucket(h)];
-  while (node != kNoConn) {
-    const std::uint32_t slot = node >> 1;
-    const std::uint32_t dir = node & 1;
+  std::uint32_t slot = heads_[bucket(h)];
+  while (slot != kNoConn) {
     Conn& c = at(slot);
-    const std::uint32_t next_node = c.next[dir];
-    const bool hit = dir == 0 ? c.orig == t : (inv != nullptr && c.orig == *inv);
-    if (hit) {
+    const std::uint32_t next_slot = c.next;
+    const int dir = match(c, t, inv);
+    if (dir >= 0) {
       if (c.expires - now <= 0) {
         expired(slot);  // unlinks it; continue with the saved successor
       } else {
         return Hit{slot, static_cast<Direction>(dir)};
       }
     }
-    node = next_node;
+    slot = next_slot;
   }
   return Hit{};
 }

@@ -25,9 +25,7 @@ std::uint64_t pick_seed(std::uint64_t configured) {
   return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
 }
 
-// How far one GC run walks: the whole table is covered every 16 runs (one
-// run per second of packet time), at least 64 buckets a run.
-std::uint32_t gc_batch(std::uint32_t buckets) { return std::max<std::uint32_t>(64, buckets / 16); }
+// GC pacing: gc_batch and kGcBucketsPerPacket (core/engine_core.h).
 
 // The kernel scans this many buckets for an early-drop victim.
 constexpr std::uint32_t kEvictionRange = 8;
@@ -35,7 +33,11 @@ constexpr std::uint32_t kEvictionRange = 8;
 }  // namespace
 
 EngineCore::EngineCore(const Config& cfg)
-    : cfg_(cfg), table_(std::max<std::uint32_t>(cfg.buckets, 1), pick_seed(cfg.hash_seed)) {}
+    : cfg_(cfg),
+      table_(std::max<std::uint32_t>(cfg.buckets, 1), pick_seed(cfg.hash_seed)),
+      expects_(cfg.expect_max) {
+  resolve_helper_attachments();
+}
 
 Tuple EngineCore::reply_of(const Conn& c) const {
   Tuple r;
@@ -53,15 +55,25 @@ void EngineCore::advance_time(Timestamp now) {
   // Time never runs backwards inside the engine: a capture with reordered
   // timestamps is tracked at the latest time seen.
   if (now > now_) now_ = now;
+  if (external_gc_) {
+    expects_.expire_if_due(now_, stats_);
+    return;
+  }
   if (now_ >= next_gc_) {
-    gc_step();
+    gc_owed_ = std::min(table_.buckets(), gc_owed_ + gc_batch(table_.buckets()));
     next_gc_ = now_ + kNsPerSec;
   }
+  if (gc_owed_ != 0) gc_step();
+  expects_.expire_if_due(now_, stats_);
 }
 
+// Reclaims only: lookups already treat expired entries as gone, so how soon
+// the sweep reaches an entry changes memory use, never a verdict.
 void EngineCore::gc_step() {
   const std::uint32_t n = table_.buckets();
-  std::uint32_t todo = std::min(gc_batch(n), n);
+  std::uint32_t todo = std::min({gc_owed_, kGcBucketsPerPacket, n});
+  gc_owed_ -= todo;
+  if (gc_cursor_ >= n) gc_cursor_ = 0;
   while (todo-- > 0) {
     const std::uint32_t b = gc_cursor_;
     gc_cursor_ = gc_cursor_ + 1 == n ? 0 : gc_cursor_ + 1;
@@ -70,8 +82,7 @@ void EngineCore::gc_step() {
     bool removed = true;
     while (removed) {
       removed = false;
-      for (std::uint32_t node = table_.head(b); node != kNoConn; node = table_.next(node)) {
-        const std::uint32_t slot = node >> 1;
+      for (std::uint32_t slot = table_.head(b); slot != kNoConn; slot = table_.next(slot)) {
         if (table_.at(slot).expires - now_ <= 0) {
           destroy(slot);
           ++stats_.expired;
@@ -83,8 +94,17 @@ void EngineCore::gc_step() {
   }
 }
 
+void EngineCore::advance_external(Timestamp now, std::uint32_t gc_buckets) {
+  if (now > now_ || !time_started_) now_ = now;
+  time_started_ = true;
+  gc_owed_ = gc_buckets;
+  if (gc_owed_ != 0) gc_step();
+  expects_.expire_if_due(now_, stats_);
+}
+
 void EngineCore::expire_all(Timestamp now) {
   advance_time(now);
+  defrag_.expire(now_);
   for (std::uint32_t slot = 0; slot < table_.pool_size(); ++slot) {
     const Conn& c = table_.at(slot);
     if (c.has(kStatusConfirmed) && slot != deferred_ && c.expires - now_ <= 0) {
@@ -96,6 +116,8 @@ void EngineCore::expire_all(Timestamp now) {
 
 void EngineCore::destroy(std::uint32_t slot) {
   Conn& c = table_.at(slot);
+  // Expectations die with their master.
+  if (c.helper != 0) expects_.remove_master(slot, stats_);
   if (c.has(kStatusConfirmed)) table_.unlink(slot, reply_of(c));
   table_.free_slot(slot);
   --count_;
@@ -105,6 +127,7 @@ void EngineCore::destroy(std::uint32_t slot) {
 void EngineCore::destroy_deferred(std::uint32_t slot) {
   release_deferred();
   Conn& c = table_.at(slot);
+  if (c.helper != 0) expects_.remove_master(slot, stats_);
   if (c.has(kStatusConfirmed)) table_.unlink(slot, reply_of(c));
   c.status = static_cast<std::uint16_t>((c.status & ~kStatusConfirmed) | kStatusDying);
   --count_;
@@ -117,20 +140,23 @@ void EngineCore::release_deferred() {
     table_.free_slot(deferred_);
     deferred_ = kNoConn;
   }
+  if (!in_batch_ && !batch_deferred_.empty()) {
+    for (std::uint32_t slot : batch_deferred_) table_.free_slot(slot);
+    batch_deferred_.clear();
+  }
 }
 
 bool EngineCore::early_drop(std::uint32_t hash) {
   const std::uint32_t n = table_.buckets();
   std::uint32_t b = table_.bucket(hash);
   for (std::uint32_t i = 0; i < kEvictionRange && i < n; ++i, b = (b + 1 == n ? 0 : b + 1)) {
-    // Every non-assured entry linked in this bucket (under either tuple) is
-    // evicted, not just one; expired ones are collected but not counted.
+    // Every non-assured entry linked in this bucket is evicted, not just one;
+    // expired ones are collected but not counted.
     std::uint64_t dropped = 0;
     bool again = true;
     while (again) {
       again = false;
-      for (std::uint32_t node = table_.head(b); node != kNoConn; node = table_.next(node)) {
-        const std::uint32_t slot = node >> 1;
+      for (std::uint32_t slot = table_.head(b); slot != kNoConn; slot = table_.next(slot)) {
         const Conn& c = table_.at(slot);
         if (c.expires - now_ <= 0) {
           destroy(slot);
@@ -172,17 +198,66 @@ std::uint32_t EngineCore::alloc_conn(const Tuple& t, std::uint32_t hash) {
 
 Result EngineCore::track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook,
                          CtTemplate tmpl) {
-  if (pending_ != kNoConn) confirm();  // the previous packet was accepted
+  if (pending_ != kNoConn || helper_pending_) confirm();  // the previous packet was accepted
   release_deferred();
   advance_time(now);
   ++stats_.packets;
 
   Packet pkt;
-  if (InvalidReason r = parse_ip(l3, pkt); r != InvalidReason::None) {
+  if (InvalidReason r = parse_for_track(l3, pkt); r != InvalidReason::None) {
     ++stats_.invalid;
     return invalid_result(r);
   }
+  if (pkt.fragment) [[unlikely]] {
+    const bool passed = l3.data() == defrag_passed_;
+    defrag_passed_ = nullptr;
+    if (!passed) return track_fragment(pkt, hook, tmpl);
+  }
   return track_parsed(pkt, hook, tmpl);
+}
+
+Result EngineCore::track_fragment(const Packet& pkt, Hook hook, CtTemplate tmpl) {
+  const Reassembly ra = defrag_.gather(pkt, now_, hook, cfg_);
+  Result res;
+  switch (ra.status) {
+    case FragStatus::None:
+      return track_parsed(pkt, hook, tmpl);
+    case FragStatus::Held:
+    case FragStatus::Dropped:
+      // Stolen at -400: conntrack never sees the packet, no counter moves.
+      res.state = CtState::Invalid;
+      res.reason = ra.reason;
+      res.dropped = ra.status == FragStatus::Dropped;
+      break;
+    case FragStatus::Reassembled: {
+      Packet whole;
+      if (InvalidReason r = parse_ip(ra.l3, whole); r != InvalidReason::None) {
+        ++stats_.invalid;
+        res = invalid_result(r);
+      } else {
+        res = track_parsed(whole, hook, tmpl);
+      }
+      res.frag_count = ra.frag_count;
+      break;
+    }
+  }
+  res.frag = ra.status;
+  res.datagram = ra.datagram;
+  return res;
+}
+
+Reassembly EngineCore::reassemble(std::span<const std::uint8_t> l3, Timestamp now, Hook hook) {
+  Reassembly ra;
+  ra.l3 = l3;
+  Packet pkt;
+  // A malformed packet is track()'s to report.
+  if (parse_ip(l3, pkt) != InvalidReason::None || !pkt.fragment) return ra;
+  ra = defrag_.gather(pkt, now, hook, cfg_);
+  if (ra.status == FragStatus::None) {
+    ra.l3 = l3;
+    defrag_passed_ = l3.data();
+  }
+  return ra;
 }
 
 Result EngineCore::track_parsed(const Packet& pkt, Hook hook, CtTemplate tmpl) {
@@ -195,7 +270,7 @@ Result EngineCore::track_parsed(const Packet& pkt, Hook hook, CtTemplate tmpl) {
     return invalid_result(InvalidReason::L3Fragment);
   }
   return with_tracker(pkt.family, pkt.proto,
-                      [&]<class T>() { return track_l4<T>(pkt, hook); });
+                      [&]<class T>() { return track_l4<T>(pkt, hook, tmpl); });
 }
 
 // The packet's own addresses (and ports where the protocol has them), for
@@ -236,7 +311,8 @@ Result EngineCore::icmp_error_related(const Packet& pkt) {
   }
   Tuple inv;
   const bool invertible = invert_tuple(lookup, inv);
-  const Hit hit = table_.find(lookup, table_.hash(lookup), invertible ? &inv : nullptr, now_,
+  const Tuple* lookup_inv = invertible ? &inv : nullptr;
+  const Hit hit = table_.find(lookup, table_.hash(lookup, lookup_inv), lookup_inv, now_,
                               [&](std::uint32_t slot) {
                                 destroy(slot);
                                 ++stats_.expired;
@@ -257,11 +333,16 @@ Result EngineCore::icmp_error_related(const Packet& pkt) {
   res.state = CtState::Related;
   res.direction = hit.dir;
   res.conn = &c;
+  // The helper sees an error in the original direction (ctinfo RELATED),
+  // never one in the reply direction.
+  if (c.helper != 0 && hit.dir == Direction::Original) {
+    defer_helper(pkt, hit.slot, hit.dir, CtState::Related);
+  }
   return res;
 }
 
 template <class T>
-Result EngineCore::track_l4(const Packet& pkt, Hook hook) {
+Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
   const L4Ctx ctx{cfg_, now_, hook};
 
   if constexpr (T::kProto == kProtoICMP || T::kProto == kProtoICMPv6) {
@@ -294,6 +375,11 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook) {
   if (pkt.proto == kProtoTCP && pkt.l4_len() >= 14) res.tcp_flags = pkt.l4()[13];
 
   if (InvalidReason r = T::error(pkt, ctx); r != InvalidReason::None) {
+    // The kernel checks these inside the protocol handler, after
+    // init_conntrack has already taken a matching expectation.
+    if constexpr (T::kProto != kProtoICMP && T::kProto != kProtoICMPv6) {
+      if (expects_.count() != 0) expectation_lost_to_invalid(t);
+    }
     ++stats_.invalid;
     res.state = CtState::Invalid;
     res.reason = r;
@@ -302,7 +388,7 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook) {
 
   Tuple inv;
   const bool invertible = T::invert(t, inv);
-  const std::uint32_t h = table_.hash(t);
+  const std::uint32_t h = hash_for(t, invertible ? &inv : nullptr);
 
   // At most two rounds: the second after the tracker asked to replace the
   // entry (a SYN re-opening a connection in TIME_WAIT or CLOSE).
@@ -331,6 +417,9 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook) {
         res.dropped = true;
         return res;
       }
+      // init_conntrack: the expectation is taken (or the helper attached)
+      // before the protocol looks at the packet.
+      attach_new(table_.at(slot), slot, tmpl);
       if (InvalidReason r = T::on_new(table_.at(slot), pkt, ctx); r != InvalidReason::None) {
         destroy(slot);
         ++stats_.invalid;
@@ -340,7 +429,7 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook) {
       }
       hit = Hit{slot, Direction::Original};
       is_new = true;
-      state = CtState::New;
+      state = table_.at(slot).has(kStatusExpected) ? CtState::Related : CtState::New;
     } else if (hit.dir == Direction::Reply) {
       state = CtState::Established;
     } else {
@@ -369,6 +458,7 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook) {
       case L4Verdict::Accept:
         if (hit.dir == Direction::Reply) c.status |= kStatusSeenReply;
         if (is_new) pending_ = hit.slot;
+        if (c.helper != 0) defer_helper(pkt, hit.slot, hit.dir, state);
         break;
     }
     res.state = state;
@@ -385,16 +475,22 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook) {
   return res;
 }
 
-void EngineCore::confirm() {
-  if (pending_ == kNoConn) return;
+bool EngineCore::confirm() {
+  if (helper_pending_ && run_deferred_helper() == HelperVerdict::Drop) {
+    discard();
+    return false;
+  }
+  if (pending_ == kNoConn) return true;
   Conn& c = table_.at(pending_);
   table_.link(pending_, reply_of(c));
   c.status |= kStatusConfirmed;
   ++stats_.created;
   pending_ = kNoConn;
+  return true;
 }
 
 void EngineCore::discard() {
+  helper_pending_ = false;  // a dropped packet never reaches its helper
   if (pending_ == kNoConn) return;
   destroy(pending_);
   pending_ = kNoConn;
@@ -403,14 +499,9 @@ void EngineCore::discard() {
 const Conn* EngineCore::find(const Tuple& t) const {
   Tuple inv;
   const bool invertible = invert_tuple(t, inv);
-  const std::uint32_t h = table_.hash(t);
-  for (std::uint32_t node = table_.head(table_.bucket(h)); node != kNoConn;
-       node = table_.next(node)) {
-    const Conn& c = table_.at(node >> 1);
-    const bool hit = (node & 1) == 0 ? c.orig == t : (invertible && c.orig == inv);
-    if (hit && c.expires - now_ > 0) return &c;
-  }
-  return nullptr;
+  const Tuple* pinv = invertible ? &inv : nullptr;
+  const Hit hit = table_.peek(t, table_.hash(t, pinv), pinv, now_);
+  return hit.found() ? &table_.at(hit.slot) : nullptr;
 }
 
 const Conn* EngineCore::find_id(std::uint32_t id) const {
@@ -444,6 +535,7 @@ const char* EngineCore::state_name(const Conn& c) const {
 bool EngineCore::set(std::string_view name, std::string_view value, std::string* error) {
   const std::uint32_t old_buckets = cfg_.buckets;
   if (!cfg_.set(name, value, error)) return false;
+  expects_.set_max(cfg_.expect_max);
   if (cfg_.buckets != old_buckets) {
     std::vector<std::pair<std::uint32_t, Tuple>> linked;
     for (std::uint32_t slot = 0; slot < table_.pool_size(); ++slot) {
@@ -465,17 +557,28 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 
 Result Engine::process(std::span<const std::uint8_t> l3, Timestamp now, Hook hook, CtTemplate tmpl) {
   Result r = core_->track(l3, now, hook, tmpl);
-  core_->confirm();
+  if (!core_->confirm()) {
+    // The helper dropped it (nf_confirm returned NF_DROP).
+    r.dropped = true;
+    r.helper_drop = true;
+  }
   return r;
 }
 Result Engine::track(std::span<const std::uint8_t> l3, Timestamp now, Hook hook, CtTemplate tmpl) {
   return core_->track(l3, now, hook, tmpl);
 }
-void Engine::confirm() { core_->confirm(); }
+bool Engine::confirm() { return core_->confirm(); }
 void Engine::discard() { core_->discard(); }
+Reassembly Engine::reassemble(std::span<const std::uint8_t> l3, Timestamp now, Hook hook) {
+  return core_->reassemble(l3, now, hook);
+}
+std::uint64_t Engine::fragment_memory(bool ipv6) const { return core_->fragment_memory(ipv6); }
 void Engine::expire(Timestamp now) { core_->expire_all(now); }
 const Conn* Engine::find(const Tuple& t) const { return core_->find(t); }
 const Conn* Engine::find_id(std::uint32_t id) const { return core_->find_id(id); }
+std::vector<Expectation> Engine::expectations() const { return core_->expectations(); }
+std::size_t Engine::expectation_count() const { return core_->expectation_count(); }
+std::int64_t Engine::timeout_left(const Expectation& e) const { return core_->timeout_left(e); }
 std::vector<const Conn*> Engine::entries() const { return core_->entries(); }
 std::int64_t Engine::timeout_left(const Conn& c) const { return core_->timeout_left(c); }
 const char* Engine::state_name(const Conn& c) const { return core_->state_name(c); }

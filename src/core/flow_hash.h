@@ -46,6 +46,36 @@ inline std::uint32_t tuple_hash(const Tuple& t, const HashKey& key) {
   return static_cast<std::uint32_t>(h ^ (h >> 32));
 }
 
+// Tuple equality as five word compares (the defaulted operator== compares
+// the address arrays through memcmp calls).
+inline bool tuple_eq(const Tuple& a, const Tuple& b) {
+  std::uint64_t x[5], y[5];
+  std::memcpy(x, &a, sizeof x);
+  std::memcpy(y, &b, sizeof y);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+// A fixed total order on tuples (word-wise, native byte order): only used to
+// pick one of an entry's two tuples as its hash key.
+inline bool tuple_less(const Tuple& a, const Tuple& b) {
+  std::uint64_t x[5], y[5];
+  std::memcpy(x, &a, sizeof x);
+  std::memcpy(y, &b, sizeof y);
+  for (int i = 0; i < 5; ++i) {
+    if (x[i] != y[i]) return x[i] < y[i];
+  }
+  return false;
+}
+
+// Direction-independent hash of a tuple `t` whose inverse is `inv` (nullptr
+// if it has none): the keyed hash of the lesser of the two. An entry is then
+// indexed once instead of once per direction (one chain link per entry, half
+// the chain length), and a packet of either direction finds it in the same
+// bucket. Inversion is an involution, so both directions pick the same key.
+inline std::uint32_t flow_hash(const Tuple& t, const Tuple* inv, const HashKey& key) {
+  return tuple_hash(inv != nullptr && tuple_less(*inv, t) ? *inv : t, key);
+}
+
 // Bucket of a 32-bit hash in a table of n buckets (any n, no modulo).
 inline std::uint32_t bucket_of(std::uint32_t hash, std::uint32_t n) {
   return static_cast<std::uint32_t>((static_cast<std::uint64_t>(hash) * n) >> 32);

@@ -97,7 +97,9 @@ std::optional<TableFormat> parse_table_format(std::string_view name) {
 }
 
 EntryInfo entry_info(const Engine& engine, const Conn& c) {
-  return EntryInfo{&c, engine.timeout_left(c), engine.state_name(c)};
+  EntryInfo e{&c, engine.timeout_left(c), engine.state_name(c)};
+  if (c.master != kNoConn) e.master = engine.find_id(c.master);
+  return e;
 }
 
 const char* l4proto_name(std::uint8_t proto) {
@@ -145,12 +147,20 @@ void append_entry(std::string& out, TableFormat format, const EntryInfo& e) {
   if (c.has(kStatusAssured)) out += "[ASSURED] ";
   switch (format) {
     case TableFormat::Proc:
-      // use=2: the reader's own reference is counted (§10.1).
-      out += "mark=0 zone=0 use=2\n";
+      // use=2: the reader's own reference is counted (§10.1); each live
+      // RELATED child holds one more on its master.
+      fmt::format_to(it, "mark=0 zone=0 use={}\n", 2 + e.children);
       break;
     case TableFormat::Conntrack:
-      // zone= only when non-zero; ctrack has no zones, so never.
-      out += "mark=0 use=1\n";
+      // zone= only when non-zero; ctrack has no zones, so never. The helper
+      // is shown here, never in /proc (§7.3).
+      out += "mark=0 ";
+      if (const char* h = helper_name(c.helper); h != nullptr) {
+        out += "helper=";
+        out += h;
+        out += ' ';
+      }
+      fmt::format_to(it, "use={}\n", 1 + e.children);
       break;
     case TableFormat::Classic:
       // ip_conntrack's "use=%u " leaves a space before the newline.
@@ -161,7 +171,27 @@ void append_entry(std::string& out, TableFormat format, const EntryInfo& e) {
   }
 }
 
-void append_entry_json(std::string& out, const EntryInfo& e) {
+void append_entry_links_json(std::string& out, const EntryInfo& e) {
+  const Conn& c = *e.conn;
+  if (const char* h = helper_name(c.helper); h != nullptr) {
+    out += ", ";
+    append_json_key(out, "helper");
+    append_json_string(out, h);
+  }
+  if (c.master != kNoConn) {
+    out += ", ";
+    append_json_key(out, "master");
+    fmt::format_to(std::back_inserter(out), "{{\"id\": {}", c.master);
+    if (e.master != nullptr) {
+      out += ", ";
+      append_json_key(out, "orig");
+      append_json_tuple(out, e.master->orig);
+    }
+    out += '}';
+  }
+}
+
+void append_entry_json(std::string& out, const EntryInfo& e, bool links) {
   const Conn& c = *e.conn;
   auto it = std::back_inserter(out);
   out += '{';
@@ -180,8 +210,10 @@ void append_entry_json(std::string& out, const EntryInfo& e) {
   out += ", ";
   append_json_key(out, "reply");
   append_json_tuple(out, c.reply());
-  fmt::format_to(it, ", \"unreplied\": {}, \"assured\": {}}}", !c.has(kStatusSeenReply),
+  fmt::format_to(it, ", \"unreplied\": {}, \"assured\": {}", !c.has(kStatusSeenReply),
                  c.has(kStatusAssured));
+  if (links) append_entry_links_json(out, e);
+  out += '}';
 }
 
 std::string conntrack_summary_line(std::size_t entries) {

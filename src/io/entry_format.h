@@ -25,6 +25,11 @@ struct EntryInfo {
   const Conn* conn = nullptr;
   std::int64_t timeout = 0;       // seconds left, rounded down
   const char* state = nullptr;    // protocol state name, nullptr if stateless
+  // Live RELATED children holding a reference (a master with one prints
+  // use=3 in /proc, use=2 in conntrack -L).
+  std::uint32_t children = 0;
+  // The master of a RELATED entry, when it is still in the table.
+  const Conn* master = nullptr;
 };
 
 EntryInfo entry_info(const Engine& engine, const Conn& c);
@@ -38,8 +43,11 @@ const char* l4proto_name(std::uint8_t proto);
 void append_entry(std::string& out, TableFormat format, const EntryInfo& e);
 
 // Appends the JSON object of an entry (no newline); shared with the
-// per-packet JSON output.
-void append_entry_json(std::string& out, const EntryInfo& e);
+// per-packet JSON output. With `links`, a helper-bearing entry gets
+// "helper": NAME and a RELATED one "master": {"id": N, "orig": {...}}.
+void append_entry_json(std::string& out, const EntryInfo& e, bool links = true);
+// Appends `, "helper": ..., "master": ...` (only the keys that apply).
+void append_entry_links_json(std::string& out, const EntryInfo& e);
 
 // The line `conntrack -L` writes on stderr after the entries.
 std::string conntrack_summary_line(std::size_t entries);

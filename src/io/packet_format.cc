@@ -68,6 +68,17 @@ void append_tcp_flags(std::string& out, std::uint8_t flags) {
   out += ']';
 }
 
+static void append_fragment_frames(std::string& out, const PacketEvent& ev) {
+  for (std::size_t i = 0; i < ev.fragments.size(); ++i) {
+    fmt::format_to(std::back_inserter(out), "{}{}", i == 0 ? "" : ",", ev.fragments[i]);
+  }
+}
+
+// Held and dropped fragments never reached conntrack: no state to show.
+static bool stolen_fragment(const Result& r) {
+  return r.frag == FragStatus::Held || r.frag == FragStatus::Dropped;
+}
+
 void append_packet_text(std::string& out, const Engine& engine, const PacketEvent& ev, Timestamp t0) {
   const Result& r = *ev.result;
   auto it = std::back_inserter(out);
@@ -101,6 +112,21 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
   pad_to(out, start, kFlagsWidth);
 
   start = out.size();
+  if (stolen_fragment(r)) {
+    out += r.frag == FragStatus::Held ? "HELD" : "DROPPED";
+    pad_to(out, start, kStateWidth + 1);
+    out += '-';
+    pad_to(out, start + kStateWidth + 1, kDirWidth + 1);
+    if (r.frag == FragStatus::Held) {
+      fmt::format_to(it, "fragment of datagram #{}", r.datagram);
+    } else if (r.datagram != 0) {
+      fmt::format_to(it, "fragment: {} (datagram #{})", reason_text(r.reason), r.datagram);
+    } else {
+      fmt::format_to(it, "fragment: {}", reason_text(r.reason));
+    }
+    out += '\n';
+    return;
+  }
   out += to_string(r.state);
   pad_to(out, start, kStateWidth + 1);
 
@@ -109,7 +135,9 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
   out += has_dir ? to_string(r.direction) : "-";
   pad_to(out, start, kDirWidth + 1);
 
-  if (r.conn != nullptr && r.conn->proto() == kProtoTCP && r.state != CtState::Related) {
+  // Not for an ICMP error RELATED to a TCP entry; a RELATED TCP child is TCP.
+  const bool icmp_about_tcp = r.state == CtState::Related && r.has_tuple && r.tuple.proto != kProtoTCP;
+  if (r.conn != nullptr && r.conn->proto() == kProtoTCP && !icmp_about_tcp) {
     // "BEFORE->AFTER" when the packet moved the state, else just the state.
     const TcpState after = r.conn->l4.tcp.state;
     if (after != ev.tcp_before) {
@@ -120,9 +148,22 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
   if (r.state == CtState::Invalid) out += reason_text(r.reason);
   if (r.dropped) {
     out += " DROPPED: ";
-    out += reason_text(r.reason);
+    if (r.helper_drop && r.conn != nullptr && helper_name(r.conn->helper) != nullptr) {
+      fmt::format_to(it, "by helper {}", helper_name(r.conn->helper));
+    } else {
+      out += reason_text(r.reason);
+    }
   }
   if (r.destroyed) out += " (entry destroyed)";
+  if (r.frag == FragStatus::Reassembled) {
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    fmt::format_to(it, " [datagram #{}", r.datagram);
+    if (!ev.fragments.empty()) {
+      out += ": frames ";
+      append_fragment_frames(out, ev);
+    }
+    out += ']';
+  }
   (void)engine;
   // No trailing blanks from the padding when the last columns are empty.
   while (!out.empty() && out.back() == ' ') out.pop_back();
@@ -137,7 +178,11 @@ void append_packet_json(std::string& out, const Engine& engine, const PacketEven
   append_json_seconds(out, ev.ts);
   out += ", ";
   append_json_key(out, "ct_state");
-  append_json_string(out, to_lower(r.state));
+  if (stolen_fragment(r)) {
+    out += "null";
+  } else {
+    append_json_string(out, to_lower(r.state));
+  }
   out += ", ";
   append_json_key(out, "ct_direction");
   if (r.state == CtState::Invalid || r.state == CtState::Untracked) {
@@ -147,7 +192,7 @@ void append_packet_json(std::string& out, const Engine& engine, const PacketEven
   }
   out += ", ";
   append_json_key(out, "reason");
-  if (r.reason != InvalidReason::None) {
+  if (r.reason != InvalidReason::None && r.frag != FragStatus::Held) {
     append_json_string(out, reason_text(r.reason));
   } else {
     out += "null";
@@ -155,9 +200,25 @@ void append_packet_json(std::string& out, const Engine& engine, const PacketEven
   out += ", ";
   append_json_key(out, "entry");
   if (r.conn != nullptr) {
-    append_entry_json(out, entry_info(engine, *r.conn));
+    const EntryInfo info = entry_info(engine, *r.conn);
+    append_entry_json(out, info, /*links=*/false);
+    // "helper" for helper-bearing entries, "master" for RELATED ones.
+    append_entry_links_json(out, info);
   } else {
     out += "null";
+  }
+  if (r.helper_drop) out += ", \"helper_drop\": true";
+  if (r.frag != FragStatus::None) {
+    static constexpr const char* kFrag[] = {"none", "held", "reassembled", "dropped"};
+    fmt::format_to(std::back_inserter(out), ", \"frag\": \"{}\", \"datagram\": {}",
+                   kFrag[static_cast<int>(r.frag)], r.datagram);
+    if (r.frag == FragStatus::Reassembled) {
+      out += ", \"fragments\": [";
+      for (std::size_t i = 0; i < ev.fragments.size(); ++i) {
+        fmt::format_to(std::back_inserter(out), "{}{}", i == 0 ? "" : ", ", ev.fragments[i]);
+      }
+      out += ']';
+    }
   }
   out += "}\n";
 }

@@ -6,9 +6,20 @@
 // JSON (exactly these keys):
 //   {"index": 3, "ts": 1700000000.000240, "ct_state": "established",
 //    "ct_direction": "original", "reason": null, "entry": {...}|null}
+//   followed, only when they apply, by "helper": "ftp" (the entry carries a
+//   helper), "master": {"id": N, "orig": {...}} (the entry is RELATED to a
+//   master; "orig" only while the master is alive) and "helper_drop": true.
+// Fragments (defragmentation runs before conntrack) add "frag" and
+// "datagram": a held fragment has "ct_state": null and "frag": "held"; a
+// fragment discarded by reassembly "ct_state": null, "frag": "dropped" and
+// its reason; the fragment completing a datagram carries the datagram's
+// verdict, "frag": "reassembled" and "fragments": [frame numbers]. In text,
+// HELD / DROPPED take the state column, and a reassembled datagram's line
+// ends with "[datagram #N: frames 3,4]".
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "ctrack/conn.h"
@@ -23,6 +34,9 @@ struct PacketEvent {
   // Internal TCP state of the entry before this packet (TcpState::None when
   // there was no entry); shown as "BEFORE->AFTER" for TCP packets.
   TcpState tcp_before = TcpState::None;
+  // Reassembled: the frame numbers of the datagram's fragments, this one
+  // included (empty if the caller does not keep them).
+  std::span<const std::uint64_t> fragments{};
 };
 
 // `t0` is the time the text's time column counts from (the first packet of

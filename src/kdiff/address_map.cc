@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <set>
+#include <span>
+#include <string>
 
 namespace ctrack::kdiff {
 namespace {
@@ -17,6 +19,7 @@ struct Layout {
   std::size_t end = 0;          // end of available bytes of this packet
   std::uint8_t proto = 0;
   bool non_first_fragment = false;
+  bool fragment = false;  // any fragment: its L4 payload is incomplete
 };
 
 Layout layout(const std::uint8_t* p, std::size_t n) {
@@ -31,6 +34,7 @@ Layout layout(const std::uint8_t* p, std::size_t n) {
     l.src_off = 12, l.dst_off = 16, l.alen = 4;
     l.proto = p[9];
     l.non_first_fragment = (((p[6] & 0x1f) << 8) | p[7]) != 0;
+    l.fragment = l.non_first_fragment || (p[6] & 0x20) != 0;
     l.l4 = l.l3_hdr_len;
     l.ok = true;
   } else if (ver == 6) {
@@ -45,6 +49,7 @@ Layout layout(const std::uint8_t* p, std::size_t n) {
     while ((nh == 0 || nh == 43 || nh == 60 || nh == 44) && off + 8 <= l.end) {
       if (nh == 44) {
         l.non_first_fragment = ((((p[off + 2] << 8) | p[off + 3]) & 0xfff8) != 0);
+        l.fragment = true;
         nh = p[off];
         off += 8;
       } else {
@@ -59,6 +64,15 @@ Layout layout(const std::uint8_t* p, std::size_t n) {
   }
   if (l.l4 >= l.end) l.l4 = 0;
   return l;
+}
+
+// The data of an unfragmented TCP segment (where FTP and IRC write
+// addresses); empty if there is none.
+std::span<std::uint8_t> tcp_payload(const Layout& l, std::uint8_t* p) {
+  if (!l.ok || l.proto != kProtoTCP || l.fragment || l.l4 == 0 || l.l4 + 20 > l.end) return {};
+  const std::size_t doff = static_cast<std::size_t>(p[l.l4 + 12] >> 4) * 4;
+  if (doff < 20 || l.l4 + doff >= l.end) return {};
+  return {p + l.l4 + doff, l.end - l.l4 - doff};
 }
 
 bool is_icmp_error(const Layout& l, const std::uint8_t* p) {
@@ -123,6 +137,47 @@ void AddressMap::learn(const std::uint8_t* p, std::size_t n, int depth) {
     fwd_[k] = Addr{};  // placeholder, assigned in build()
   }
   if (depth == 0 && is_icmp_error(l, p)) learn(p + l.l4 + 8, l.end - l.l4 - 8, 1);
+  if (depth == 0) {
+    for (const PayloadAddr& pa : find_payload_addrs(tcp_payload(l, const_cast<std::uint8_t*>(p)))) {
+      if (is_documentation_addr(pa.addr, pa.v6)) continue;
+      Key k{pa.v6, pa.addr.b};
+      if (!fwd_.count(k)) fwd_[k] = Addr{};
+      payload_uses_[k].emplace_back(pa.form, pa.len);
+    }
+  }
+}
+
+// A replacement whose text fits every payload span the original occupies:
+// the shortest documentation addresses first (192.0.2.x is 9 characters,
+// 198.18.x.y at least 10), so padding with zeros can make up the rest.
+Addr AddressMap::pick_for_payload(const Key& k, const std::set<Key>& taken) const {
+  const auto& uses = payload_uses_.at(k);
+  auto fits = [&](const Addr& a) {
+    if (taken.count({k.first, a.b})) return false;
+    for (const auto& [form, len] : uses) {
+      if (payload_addr_text(a, k.first, form, len).empty()) return false;
+    }
+    return true;
+  };
+  if (k.first) {
+    for (std::uint32_t n = 1; n < 4096; ++n) {
+      Addr a{};
+      a.b[0] = 0x20, a.b[1] = 0x01, a.b[2] = 0x0d, a.b[3] = 0xb8, a.b[4] = 0xff, a.b[5] = 0xff;
+      a.b[14] = static_cast<std::uint8_t>(n >> 8);
+      a.b[15] = static_cast<std::uint8_t>(n);
+      if (fits(a)) return a;
+    }
+    return Addr{};
+  }
+  for (std::uint32_t net : {0xc0000200u, 0xcb007100u, 0xc6336400u}) {  // 192.0.2/24, 203.0.113/24, 198.51.100/24
+    for (std::uint32_t h = 1; h < 255; ++h) {
+      if (fits(Addr::v4(net | h))) return Addr::v4(net | h);
+    }
+  }
+  for (std::uint32_t h = 1; h < 0x20000; ++h) {
+    if (fits(Addr::v4((198u << 24) | (18u << 16) | h))) return Addr::v4((198u << 24) | (18u << 16) | h);
+  }
+  return Addr{};
 }
 
 void AddressMap::build(const std::vector<std::vector<std::uint8_t>>& packets) {
@@ -135,7 +190,18 @@ void AddressMap::build(const std::vector<std::vector<std::uint8_t>>& packets) {
     if (!l.ok) continue;
     for (std::size_t off : {l.src_off, l.dst_off}) used.insert({l.v6, Addr::from_bytes(pkt.data() + off, l.v6).b});
   }
+  std::set<Key> taken = used;
+  // Payload addresses first: they have the tightest constraints.
   for (auto& [k, v] : fwd_) {
+    if (!payload_uses_.count(k)) continue;
+    Addr a = pick_for_payload(k, taken);
+    if (a == Addr{}) continue;  // cannot fit: gets an ordinary one below
+    v = a;
+    taken.insert({k.first, a.b});
+    back_[{k.first, a.b}] = Addr{k.second};
+  }
+  for (auto& [k, v] : fwd_) {
+    if (!(v == Addr{})) continue;  // taken by a payload address above
     Addr a;
     do {
       if (k.first) {
@@ -149,8 +215,9 @@ void AddressMap::build(const std::vector<std::vector<std::uint8_t>>& packets) {
       } else {
         a = Addr::v4((198u << 24) | ((18u << 16) + next_v4_++));
       }
-    } while (used.count({k.first, a.b}));
+    } while (taken.count({k.first, a.b}));
     v = a;
+    taken.insert({k.first, a.b});
     back_[{k.first, a.b}] = Addr{k.second};
   }
 }
@@ -167,16 +234,41 @@ Addr AddressMap::original(const Addr& a, bool v6) const {
 
 namespace {
 
-void remap_packet(const AddressMap& m, Addr (AddressMap::*fn)(const Addr&, bool) const, std::uint8_t* p,
-                  const std::uint8_t* orig, std::size_t n, int depth) {
+// Rewrites the addresses FTP/IRC wrote in the payload, each in exactly its
+// old number of characters. Returns false if one did not fit.
+bool remap_payload(const AddressMap& m, const Layout& l, std::uint8_t* p, std::string* problem) {
+  bool ok = true;
+  std::span<std::uint8_t> data = tcp_payload(l, p);
+  for (const PayloadAddr& pa : find_payload_addrs(data)) {
+    const Addr to = m.mapped(pa.addr, pa.v6);
+    if (to == pa.addr) continue;
+    const std::string text = payload_addr_text(to, pa.v6, pa.form, pa.len);
+    if (text.size() != pa.len) {
+      ok = false;
+      if (problem != nullptr) {
+        *problem = std::string(pa.what) + " address " + format_addr(pa.addr, pa.v6) + " (" +
+                   std::to_string(pa.len) + " characters) cannot be written as " + format_addr(to, pa.v6) +
+                   " without changing the payload length";
+      }
+      continue;
+    }
+    std::memcpy(data.data() + pa.off, text.data(), pa.len);
+  }
+  return ok;
+}
+
+bool remap_packet(const AddressMap& m, Addr (AddressMap::*fn)(const Addr&, bool) const, std::uint8_t* p,
+                  const std::uint8_t* orig, std::size_t n, int depth, std::string* problem) {
   Layout l = layout(p, n);
-  if (!l.ok) return;
+  if (!l.ok) return true;
+  bool ok = true;
+  if (depth == 0 && fn == &AddressMap::mapped) ok = remap_payload(m, l, p, problem);
   for (std::size_t off : {l.src_off, l.dst_off}) {
     Addr a = (m.*fn)(Addr::from_bytes(p + off, l.v6), l.v6);
     std::memcpy(p + off, a.b.data(), l.alen);
   }
   if (depth == 0 && is_icmp_error(l, p)) {
-    remap_packet(m, fn, p + l.l4 + 8, orig + l.l4 + 8, l.end - l.l4 - 8, 1);
+    remap_packet(m, fn, p + l.l4 + 8, orig + l.l4 + 8, l.end - l.l4 - 8, 1, nullptr);
   }
   std::size_t ck_off = 0;
   bool pseudo = false;
@@ -193,14 +285,15 @@ void remap_packet(const AddressMap& m, Addr (AddressMap::*fn)(const Addr&, bool)
     d.add_words(orig, p, l.l3_hdr_len, 10);
     d.apply(p + 10, false);
   }
+  return ok;
 }
 
 }  // namespace
 
-void AddressMap::apply(std::vector<std::uint8_t>& packet) const {
-  if (fwd_.empty()) return;
+bool AddressMap::apply(std::vector<std::uint8_t>& packet, std::string* problem) const {
+  if (fwd_.empty()) return true;
   const std::vector<std::uint8_t> orig = packet;
-  remap_packet(*this, &AddressMap::mapped, packet.data(), orig.data(), packet.size(), 0);
+  return remap_packet(*this, &AddressMap::mapped, packet.data(), orig.data(), packet.size(), 0, problem);
 }
 
 }  // namespace ctrack::kdiff

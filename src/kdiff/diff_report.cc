@@ -59,6 +59,8 @@ std::string json_escape(const std::string& s) {
 std::string json_side(const SideRecord& r, bool kernel, const AddressMap& map) {
   std::string s = "{";
   if (kernel) s += fmt::format("\"seen\":{},", r.seen ? "true" : "false");
+  if (r.held) s += "\"held\":true,";
+  if (r.forwarded) s += fmt::format("\"verdict\":\"{}\",", *r.forwarded ? "forwarded" : "dropped");
   s += fmt::format("\"state\":{},", r.state ? fmt::format("\"{}\"", to_string(*r.state)) : "null");
   s += fmt::format("\"direction\":{},", r.direction ? fmt::format("\"{}\"", to_string(*r.direction)) : "null");
   if (!kernel && r.reason != InvalidReason::None) {
@@ -73,6 +75,13 @@ std::string json_side(const SideRecord& r, bool kernel, const AddressMap& map) {
         i ? "," : "", proto_name(e.orig.proto), e.state, json_escape(tuple_text(e.orig, map)),
         json_escape(tuple_text(e.reply, map)), e.unreplied ? "true" : "false", e.assured ? "true" : "false",
         e.timeout);
+  }
+  s += "],\"expectations\":[";
+  for (std::size_t i = 0; i < r.expects.size(); ++i) {
+    const auto& e = r.expects[i];
+    s += fmt::format("{}{{\"proto\":\"{}\",\"tuple\":\"{}\",\"helper\":\"{}\",\"flags\":\"{}\",\"timeout\":{}}}",
+                     i ? "," : "", proto_name(e.tuple.proto), json_escape(tuple_text(e.tuple, map)),
+                     json_escape(e.helper), json_escape(e.flags), e.timeout);
   }
   return s + "]}";
 }
@@ -89,7 +98,16 @@ std::string entry_text(const KernelEntry& e, const AddressMap& map) {
   return s;
 }
 
+std::string expect_text(const KernelExpect& e, const AddressMap& map) {
+  std::string s = fmt::format("{} {}", proto_name(e.tuple.proto), tuple_text(e.tuple, map));
+  if (!e.flags.empty()) s += " " + e.flags;
+  if (!e.helper.empty()) s += " helper=" + e.helper;
+  s += fmt::format(" timeout={}", e.timeout);
+  return s;
+}
+
 std::string verdict_text(const SideRecord& r, bool kernel) {
+  if (r.held) return "fragment held for reassembly (not seen by conntrack yet)";
   if (kernel && !r.seen) return "not seen by conntrack (dropped before PREROUTING)";
   std::string s = r.state ? std::string(to_string(*r.state)) : "?";
   if (r.direction && r.state != CtState::Invalid && r.state != CtState::Untracked) {
@@ -114,16 +132,44 @@ std::vector<Divergence> compare(const PacketRecord& rec, const AddressMap& map) 
   const SideRecord& k = rec.kernel;
   const SideRecord& c = rec.ctrack;
   bool state_ok;
-  if (!k.seen) {
+  if (k.held || c.held) {
+    // Held fragments have no state; whether each side held it is the check.
+    state_ok = true;
+    if (k.held != c.held) add("fragment", verdict_text(k, true), verdict_text(c, false));
+  } else if (!k.seen) {
     state_ok = c.state == CtState::Invalid && l3_reject(c.reason);
   } else {
     state_ok = k.state == c.state;
   }
   if (!state_ok) add("state", verdict_text(k, true), verdict_text(c, false));
   // Direction only means something for packets attached to an entry.
-  if (state_ok && k.seen && k.state && *k.state != CtState::Invalid && *k.state != CtState::Untracked &&
-      k.direction != c.direction) {
+  if (state_ok && k.seen && !k.held && k.state && *k.state != CtState::Invalid &&
+      *k.state != CtState::Untracked && k.direction != c.direction) {
     add("direction", verdict_text(k, true), verdict_text(c, false));
+  }
+  if (rec.rules && !(k.held && c.held) && k.forwarded != c.forwarded) {
+    auto text = [](const std::optional<bool>& f) -> std::string {
+      return f ? (*f ? "forwarded" : "dropped") : "no verdict (no rules engine on this side)";
+    };
+    add("verdict", text(k.forwarded), text(c.forwarded));
+  }
+  {
+    std::vector<bool> eused(c.expects.size(), false);
+    for (const auto& ke : k.expects) {
+      auto it = std::find_if(c.expects.begin(), c.expects.end(),
+                             [&](const KernelExpect& ce) { return ce.tuple == ke.tuple; });
+      if (it == c.expects.end()) {
+        add("missing-expect", expect_text(ke, map), "(none)");
+        continue;
+      }
+      eused[static_cast<std::size_t>(it - c.expects.begin())] = true;
+      if (it->helper != ke.helper || it->flags != ke.flags || std::abs(it->timeout - ke.timeout) > kTimeoutSlack) {
+        add("expect", expect_text(ke, map), expect_text(*it, map));
+      }
+    }
+    for (std::size_t i = 0; i < c.expects.size(); ++i) {
+      if (!eused[i]) add("extra-expect", "(none)", expect_text(c.expects[i], map));
+    }
   }
   std::vector<bool> used(c.table.size(), false);
   for (const auto& ke : k.table) {
@@ -195,6 +241,12 @@ void print_report(std::FILE* out, const std::vector<PacketRecord>& recs, const s
                  verdict_text(r.kernel, true), verdict_text(r.ctrack, false));
       for (const auto& e : r.kernel.table) fmt::print(out, "      kernel entry: {}\n", entry_text(e, map));
       for (const auto& e : r.ctrack.table) fmt::print(out, "      ctrack entry: {}\n", entry_text(e, map));
+      for (const auto& e : r.kernel.expects) fmt::print(out, "      kernel expect: {}\n", expect_text(e, map));
+      for (const auto& e : r.ctrack.expects) fmt::print(out, "      ctrack expect: {}\n", expect_text(e, map));
+      if (r.rules) {
+        auto v = [](const std::optional<bool>& f) { return f ? (*f ? "forwarded" : "dropped") : "-"; };
+        fmt::print(out, "      verdict: kernel {} / ctrack {}\n", v(r.kernel.forwarded), v(r.ctrack.forwarded));
+      }
     }
   }
   std::size_t shown = 0;

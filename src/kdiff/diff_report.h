@@ -20,10 +20,17 @@ namespace ctrack::kdiff {
 // What one side decided for one packet and the table right after it.
 struct SideRecord {
   bool seen = true;  // kernel: reached conntrack at all
+  // A fragment held for reassembly: conntrack has not seen it (yet). The
+  // fragment that completes a datagram carries the datagram's verdict.
+  bool held = false;
   std::optional<CtState> state;
   std::optional<Direction> direction;
   InvalidReason reason = InvalidReason::None;  // ctrack only
+  // With --rules: whether the ruleset let the packet through (nullopt: no
+  // verdict available on this side).
+  std::optional<bool> forwarded;
   std::vector<KernelEntry> table;
+  std::vector<KernelExpect> expects;
 };
 
 struct PacketRecord {
@@ -32,13 +39,17 @@ struct PacketRecord {
   Timestamp sent_at = 0;        // injection time, ns since the first injection
   Side side = Side::Client;
   std::string summary;          // one-line description (original addresses)
+  bool fragment = false;        // an IPv4/IPv6 fragment as captured
+  bool rules = false;           // --rules given: verdicts are compared
   SideRecord kernel;
   SideRecord ctrack;
 };
 
 struct Divergence {
   std::uint64_t index = 0;
-  std::string field;   // "state", "direction", "entry", "missing-entry", "extra-entry"
+  // "state", "direction", "fragment", "verdict", "entry", "missing-entry",
+  // "extra-entry", "expect", "missing-expect", "extra-expect"
+  std::string field;
   std::string kernel;  // the kernel's value
   std::string ctrack;  // ctrack's value
   bool known = false;  // listed in the known-divergences file
@@ -65,6 +76,7 @@ void mark_known(std::vector<Divergence>& divs, const std::string& capture_name,
 
 // Readable forms (addresses mapped back to the capture's).
 std::string entry_text(const KernelEntry& e, const AddressMap& map);
+std::string expect_text(const KernelExpect& e, const AddressMap& map);
 std::string verdict_text(const SideRecord& r, bool kernel);
 
 void print_report(std::FILE* out, const std::vector<PacketRecord>& recs, const std::vector<Divergence>& divs,

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "kdiff/netns.h"
 
@@ -23,12 +24,21 @@ constexpr const char* kDirNames[2] = {"original", "reply"};
 // stray multicast (MLD, RS) can never be mistaken for an injected packet.
 // The output chain drops everything the router itself would send (ICMP
 // errors, redirects): it must be a silent forwarder.
-std::string router_ruleset() {
+//
+// Priority -450 counts every frame before defragmentation (-400): a fragment
+// counted there but not at -150 is being held for reassembly. Priority 500 in
+// forward runs after every filter chain (iptables' at 0): a packet counted
+// there was accepted by the ruleset under test.
+std::string router_ruleset(const RouterSetup& setup) {
   std::string r =
       "add table inet ctkd; "
       "add chain inet ctkd obs; "
+      "add chain inet ctkd predefrag { type filter hook prerouting priority -450; policy accept; }; "
       "add chain inet ctkd pre { type filter hook prerouting priority -150; policy accept; }; "
+      "add chain inet ctkd passed { type filter hook forward priority 500; policy accept; }; "
       "add chain inet ctkd out { type filter hook output priority 0; policy drop; }; "
+      "add rule inet ctkd predefrag meta pkttype host counter comment \"raw\"; "
+      "add rule inet ctkd passed counter comment \"fwd\"; "
       "add rule inet ctkd pre meta pkttype host jump obs; "
       "add rule inet ctkd obs counter comment \"all\"; ";
   for (const char* s : kStateNames) {
@@ -36,6 +46,19 @@ std::string router_ruleset() {
   }
   for (const char* d : kDirNames) {
     r += std::string("add rule inet ctkd obs ct direction ") + d + " counter comment \"" + d + "\"; ";
+  }
+  if (!setup.notrack_nft.empty()) {
+    r += "add chain inet ctkd notrk { type filter hook prerouting priority -300; policy accept; }; ";
+    r += "add rule inet ctkd notrk " + setup.notrack_nft + " notrack; ";
+  }
+  // Helpers are attached on the first packet, after conntrack created the
+  // (still unconfirmed) entry; later packets leave them alone.
+  for (std::size_t i = 0; i < setup.helpers.size(); ++i) {
+    const auto& h = setup.helpers[i];
+    r += "add ct helper inet ctkd h" + std::to_string(i) + " { type \"" + h.name + "\" protocol " + h.proto +
+         "; l3proto inet; }; ";
+    r += "add rule inet ctkd pre " + h.proto + " dport " + std::to_string(h.port) + " ct helper set \"h" +
+         std::to_string(i) + "\"; ";
   }
   return r;
 }
@@ -55,6 +78,8 @@ bool parse_counters(const std::string& text, CtCounters& out) {
       out.all = n;
       ++found;
     }
+    if (name == "raw") out.raw = n, ++found;
+    if (name == "fwd") out.fwd = n, ++found;
     for (int i = 0; i < 5; ++i) {
       if (name == kStateNames[i]) out.state[i] = n, ++found;
     }
@@ -62,7 +87,7 @@ bool parse_counters(const std::string& text, CtCounters& out) {
       if (name == kDirNames[i]) out.dir[i] = n, ++found;
     }
   }
-  return found == 8;
+  return found == 10;
 }
 
 bool parse_addr(const std::string& text, bool v6, Addr& out) {
@@ -102,13 +127,25 @@ struct KernelObserver::Nft {
   }
 };
 
-std::unique_ptr<KernelObserver> KernelObserver::create(const Topology& topo, std::string* error) {
+std::unique_ptr<KernelObserver> KernelObserver::create(const Topology& topo, const RouterSetup& setup,
+                                                       std::string* error) {
   std::unique_ptr<KernelObserver> o(new KernelObserver());
   o->router_ns_ = topo.router_ns();
-  CommandResult res = run_command({"ip", "netns", "exec", o->router_ns_, "nft", router_ruleset()});
+  CommandResult res = run_command({"ip", "netns", "exec", o->router_ns_, "nft", router_ruleset(setup)});
   if (res.status != 0) {
     *error = "cannot install the router's nftables rules: " + res.output;
     return nullptr;
+  }
+  // The ruleset under test, restored inside the router namespace only.
+  const std::pair<const std::string*, const char*> rule_files[] = {{&setup.rules_v4, "iptables-restore"},
+                                                                   {&setup.rules_v6, "ip6tables-restore"}};
+  for (const auto& [file, tool] : rule_files) {
+    if (file->empty()) continue;
+    res = run_command({"ip", "netns", "exec", o->router_ns_, tool, *file});
+    if (res.status != 0) {
+      *error = std::string(tool) + " " + *file + " failed in the router namespace: " + res.output;
+      return nullptr;
+    }
   }
   o->nft_ = std::make_unique<Nft>();
   if (!o->nft_->load()) o->nft_.reset();
@@ -118,7 +155,7 @@ std::unique_ptr<KernelObserver> KernelObserver::create(const Topology& topo, std
 KernelObserver::~KernelObserver() = default;
 
 bool KernelObserver::read_counters(CtCounters& out, std::string* error) {
-  static const char* kCmd = "list chain inet ctkd obs";
+  static const char* kCmd = "list table inet ctkd";
   std::string text;
   if (nft_) {
     // Created lazily: its netlink socket must be opened inside the router.
@@ -163,6 +200,67 @@ bool KernelObserver::read_table(std::vector<KernelEntry>& out, std::string* erro
     if (auto e = parse_proc_line(line)) out.push_back(std::move(*e));
   }
   return true;
+}
+
+bool KernelObserver::read_expectations(std::vector<KernelExpect>& out, std::string* error) {
+  out.clear();
+  std::ifstream in("/proc/thread-self/net/nf_conntrack_expect");
+  if (!in) {
+    *error = "cannot read /proc/net/nf_conntrack_expect in the router namespace";
+    return false;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    if (auto e = parse_expect_line(line)) out.push_back(std::move(*e));
+  }
+  return true;
+}
+
+// `299 l3proto = 2 proto=6 src=A dst=B sport=0 dport=40001 [FLAGS] [helper]`
+std::optional<KernelExpect> parse_expect_line(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> tok;
+  for (std::string t; in >> t;) tok.push_back(t);
+  if (tok.size() < 8 || tok[1] != "l3proto" || tok[2] != "=") return std::nullopt;
+  KernelExpect e;
+  e.line = line;
+  e.timeout = tok[0] == "-" ? -1 : std::atoll(tok[0].c_str());
+  const bool v6 = tok[3] == "10";
+  e.tuple.family = v6 ? kFamilyIPv6 : kFamilyIPv4;
+  int have = 0;
+  for (std::size_t i = 4; i < tok.size(); ++i) {
+    const std::string& t = tok[i];
+    auto eq = t.find('=');
+    if (eq == std::string::npos) {
+      if (t == "PERMANENT" || t.find("INACTIVE") != std::string::npos || t.find("USERSPACE") != std::string::npos ||
+          t.find(',') != std::string::npos) {
+        e.flags = t;
+      } else {
+        e.helper = t;
+      }
+      continue;
+    }
+    const std::string k = t.substr(0, eq), v = t.substr(eq + 1);
+    if (k == "proto") {
+      e.tuple.proto = static_cast<std::uint8_t>(std::atoi(v.c_str()));
+    } else if (k == "src") {
+      if (!parse_addr(v, v6, e.tuple.src)) return std::nullopt;
+      ++have;
+    } else if (k == "dst") {
+      if (!parse_addr(v, v6, e.tuple.dst)) return std::nullopt;
+      ++have;
+    } else if (k == "sport" || k == "id") {
+      e.tuple.src_id = static_cast<std::uint16_t>(std::atoi(v.c_str()));
+    } else if (k == "dport") {
+      e.tuple.dst_id = static_cast<std::uint16_t>(std::atoi(v.c_str()));
+    } else if (k == "type") {
+      e.tuple.dst_id = static_cast<std::uint16_t>((std::atoi(v.c_str()) << 8) | (e.tuple.dst_id & 0xff));
+    } else if (k == "code") {
+      e.tuple.dst_id = static_cast<std::uint16_t>((e.tuple.dst_id & 0xff00) | (std::atoi(v.c_str()) & 0xff));
+    }
+  }
+  if (have != 2) return std::nullopt;
+  return e;
 }
 
 std::optional<KernelEntry> parse_proc_line(const std::string& line) {

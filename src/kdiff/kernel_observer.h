@@ -22,6 +22,8 @@ namespace ctrack::kdiff {
 class Topology;
 
 struct CtCounters {
+  std::uint64_t raw = 0;  // every packet, before defragmentation (priority -450)
+  std::uint64_t fwd = 0;  // packets that passed the forward hook's filter chains
   std::uint64_t all = 0;
   std::uint64_t state[5] = {};  // indexed by CtState
   std::uint64_t dir[2] = {};    // indexed by Direction
@@ -41,6 +43,29 @@ struct KernelEntry {
 // Parses one /proc/net/nf_conntrack line; nullopt if it is not one.
 std::optional<KernelEntry> parse_proc_line(const std::string& line);
 
+// One line of /proc/net/nf_conntrack_expect. Wildcarded tuple fields are 0,
+// as the kernel prints them.
+struct KernelExpect {
+  Tuple tuple;
+  std::string helper;
+  std::string flags;         // "PERMANENT", "INACTIVE,USERSPACE"... or ""
+  std::int64_t timeout = 0;  // seconds left (-1 for "-")
+  std::string line;
+};
+std::optional<KernelExpect> parse_expect_line(const std::string& line);
+
+// What the router is configured with besides conntrack itself.
+struct RouterSetup {
+  struct Helper {
+    std::string name;   // kernel helper type: ftp, irc, tftp, amanda...
+    std::string proto;  // tcp / udp
+    std::uint16_t port = 0;
+  };
+  std::vector<Helper> helpers;   // nft `ct helper` objects + assignment rules
+  std::string notrack_nft;       // nft match expression; `notrack` at raw priority
+  std::string rules_v4, rules_v6;  // iptables-save files to restore
+};
+
 // The kernel's verdict for one packet, from counter deltas. `seen` is false
 // when the packet never reached the prerouting hook (dropped before
 // conntrack, e.g. a bad IPv4 header checksum).
@@ -55,11 +80,12 @@ class KernelObserver {
  public:
   // Installs the counting rules in the router (which also switches
   // conntrack on there). Call from any namespace.
-  static std::unique_ptr<KernelObserver> create(const Topology& topo, std::string* error);
+  static std::unique_ptr<KernelObserver> create(const Topology& topo, const RouterSetup& setup, std::string* error);
   ~KernelObserver();
 
   bool read_counters(CtCounters& out, std::string* error);
   bool read_table(std::vector<KernelEntry>& out, std::string* error);
+  bool read_expectations(std::vector<KernelExpect>& out, std::string* error);
 
  private:
   KernelObserver() = default;

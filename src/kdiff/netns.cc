@@ -41,7 +41,11 @@ void install_signal_cleanup() {
   struct sigaction sa {};
   sa.sa_handler = on_fatal_signal;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
+  // Crashes too (of ctrack's engine as much as of the harness): the
+  // namespaces must not outlive the process whatever ends it.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) {
+    sigaction(sig, &sa, nullptr);
+  }
 }
 
 std::string mac_text(const std::array<unsigned char, 6>& m) {

@@ -4,6 +4,10 @@
 #include <time.h>
 
 #include <algorithm>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -13,6 +17,8 @@
 #include "kdiff/kernel_observer.h"
 #include "parse/link_layer.h"
 #include "parse/packet.h"
+#include "rules/rule_eval.h"
+#include "rules/ruleset_parser.h"
 
 namespace ctrack::kdiff {
 namespace {
@@ -98,6 +104,24 @@ void raise_ttl(std::vector<std::uint8_t>& p) {
   }
 }
 
+// Both directions of a flow map to the same key: protocol plus the sorted
+// address:port pairs ("" for packets without a usable header).
+std::string flow_key(const std::vector<std::uint8_t>& l3, std::string* label) {
+  Packet p;
+  if (parse_ip(l3, p) != InvalidReason::None) return "";
+  const bool v6 = p.is_v6();
+  std::uint16_t sp = 0, dp = 0;
+  if (!p.non_first_fragment() && p.l4_len() >= 4 && (p.proto == kProtoTCP || p.proto == kProtoUDP)) {
+    sp = load_be16(p.l4());
+    dp = load_be16(p.l4() + 2);
+  }
+  std::string a = fmt::format("{}:{}", format_addr(p.src, v6), sp);
+  std::string b = fmt::format("{}:{}", format_addr(p.dst, v6), dp);
+  if (label != nullptr) *label = fmt::format("proto {} {} <-> {}", p.proto, a, b);
+  if (b < a) std::swap(a, b);
+  return fmt::format("{} {} {}", p.proto, a, b);
+}
+
 void sleep_until(Timestamp t) {
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(t / kNsPerSec);
@@ -107,6 +131,43 @@ void sleep_until(Timestamp t) {
 }
 
 }  // namespace
+
+bool parse_helper_option(const std::string& text, RouterSetup::Helper& out, std::string* error) {
+  struct Default {
+    const char* name;
+    const char* proto;
+    std::uint16_t port;
+  };
+  static const Default kDefaults[] = {{"ftp", "tcp", 21}, {"irc", "tcp", 6667}, {"tftp", "udp", 69},
+                                      {"amanda", "udp", 10080}, {"sane", "tcp", 6566}, {"sip", "udp", 5060},
+                                      {"pptp", "tcp", 1723}, {"snmp", "udp", 161}, {"netbios-ns", "udp", 137}};
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    auto c = text.find(':', start);
+    parts.push_back(text.substr(start, c - start));
+    if (c == std::string::npos) break;
+    start = c + 1;
+  }
+  const Default* d = nullptr;
+  for (const auto& k : kDefaults) {
+    if (parts[0] == k.name) d = &k;
+  }
+  if (parts.size() > 3 || parts[0].empty() || (d == nullptr && parts.size() != 3)) {
+    *error = "--helper expects NAME[:PROTO:PORT] (NAME:PROTO:PORT for helpers other than ftp, irc, tftp, amanda), got '" +
+             text + "'";
+    return false;
+  }
+  out.name = parts[0];
+  out.proto = parts.size() > 1 ? parts[1] : d->proto;
+  long port = parts.size() > 2 ? std::strtol(parts[2].c_str(), nullptr, 10) : d->port;
+  if ((out.proto != "tcp" && out.proto != "udp") || port <= 0 || port > 65535) {
+    *error = "--helper '" + text + "': PROTO must be tcp or udp and PORT 1-65535";
+    return false;
+  }
+  out.port = static_cast<std::uint16_t>(port);
+  return true;
+}
 
 bool load_capture(const SessionOptions& opt, CaptureData& data, std::string* error) {
   std::vector<Cidr> clients;
@@ -144,6 +205,11 @@ bool load_capture(const SessionOptions& opt, CaptureData& data, std::string* err
     rec.index = f.index;
     rec.capture_ts = f.ts;
     rec.summary = summarize(std::vector<std::uint8_t>(l3.begin(), l3.end()));
+    {
+      Packet pk;
+      rec.fragment = parse_ip(std::vector<std::uint8_t>(l3.begin(), l3.end()), pk) == InvalidReason::None && pk.fragment;
+    }
+    rec.rules = !opt.router.rules_v4.empty() || !opt.router.rules_v6.empty();
     data.recs.push_back(rec);
     original.emplace_back(l3.begin(), l3.end());
   }
@@ -170,9 +236,41 @@ bool load_capture(const SessionOptions& opt, CaptureData& data, std::string* err
   }
   data.map.build(original);
   data.l3 = original;
-  for (auto& p : data.l3) {
-    data.map.apply(p);
-    raise_ttl(p);
+  std::set<std::string> bad_flows;
+  for (std::size_t i = 0; i < data.l3.size(); ++i) {
+    std::string problem;
+    if (!data.map.apply(data.l3[i], &problem)) {
+      std::string label;
+      const std::string key = flow_key(original[i], &label);
+      if (bad_flows.insert(key).second) {
+        data.unremappable.push_back(fmt::format("flow {} (packet #{}): {}", label, data.recs[i].index, problem));
+      }
+    }
+    raise_ttl(data.l3[i]);
+  }
+  // Rather than inject a payload that says something else than the capture,
+  // the whole flow is left out, on both sides.
+  if (!bad_flows.empty()) {
+    std::vector<PacketRecord> recs;
+    std::vector<std::vector<std::uint8_t>> l3;
+    for (std::size_t i = 0; i < data.l3.size(); ++i) {
+      if (bad_flows.count(flow_key(original[i], nullptr))) {
+        ++data.excluded;
+        continue;
+      }
+      recs.push_back(std::move(data.recs[i]));
+      l3.push_back(std::move(data.l3[i]));
+    }
+    data.recs = std::move(recs);
+    data.l3 = std::move(l3);
+    if (data.l3.empty()) {
+      *error = opt.capture + ": no packet left to inject: " + data.unremappable.front();
+      return false;
+    }
+  }
+  if (!opt.notrack_expr.empty()) {
+    if (!data.notrack.parse(opt.notrack_expr, error)) return false;
+    data.notrack.remap(data.map);
   }
   return true;
 }
@@ -210,22 +308,45 @@ bool run_kernel(const SessionOptions& opt, Injector& inj, KernelObserver& obs, C
     }
     rec.sent_at = sent - start;
     // Poll the router's counters until the packet has been counted; a packet
-    // the kernel drops before conntrack never is, and times out.
+    // the kernel drops before conntrack never is, and times out. A fragment
+    // is counted before defragmentation; conntrack sees it only if it
+    // completed its datagram, which happens in the same pass through the
+    // stack, so a short grace period after the first count settles it.
     const Timestamp deadline = sent + Timestamp{opt.packet_timeout_ms} * 1'000'000;
+    Timestamp grace_end = 0;
     for (;;) {
       if (!obs.read_counters(after, error)) return false;
-      if (after.all > before.all || monotonic_now() > deadline) break;
+      const Timestamp now = monotonic_now();
+      if (after.all > before.all || now > deadline) break;
+      if (rec.fragment && after.raw > before.raw) {
+        if (grace_end == 0) grace_end = now + 20'000'000;
+        if (now > grace_end) break;
+      }
       timespec pause{0, 100'000};
       nanosleep(&pause, nullptr);
     }
     KernelVerdict v = verdict_from(before, after);
     // The entry is confirmed at POSTROUTING, after our counters: seeing the
     // packet leave the router on the other side guarantees the table is final.
-    if (v.seen) inj.wait_arrival(other, 20);
+    // A packet the ruleset drops never arrives; the wait bounds that case.
+    bool arrived = false;
+    if (v.seen) {
+      arrived = inj.wait_arrival(other, 20);
+      if (rec.rules) {
+        if (!obs.read_counters(after, error)) return false;
+        // Passed every filter chain but not (yet) out: only a helper's drop
+        // at confirm (after all chains) or a slow machine does that. The
+        // arrival, not the counter, is the verdict.
+        if (!arrived && after.fwd > before.fwd) arrived = inj.wait_arrival(other, 300);
+      }
+    }
     rec.kernel.seen = v.seen;
+    rec.kernel.held = rec.fragment && !v.seen && after.raw > before.raw;
     rec.kernel.state = v.state;
     rec.kernel.direction = v.direction;
+    if (rec.rules) rec.kernel.forwarded = arrived;
     if (!obs.read_table(rec.kernel.table, error)) return false;
+    if (!obs.read_expectations(rec.kernel.expects, error)) return false;
     before = after;
   }
   return true;
@@ -239,13 +360,87 @@ bool run_ctrack(const SessionOptions& opt, CaptureData& data, std::string* error
   for (const auto& [k, v] : opt.ctrack_only_sysctls) {
     if (!cfg.set(k, v, error)) return false;
   }
+  // The same attachments as the router's `ct helper set` rules. A helper
+  // ctrack does not have yet is left out on this side only, so the run shows
+  // what it misses instead of failing.
+  for (const auto& h : opt.router.helpers) {
+    if (helper_id(h.name) == 0) {
+      const std::string note = "ctrack has no '" + h.name + "' helper: attached on the kernel side only";
+      if (std::find(data.notes.begin(), data.notes.end(), note) == data.notes.end()) data.notes.push_back(note);
+      continue;
+    }
+    cfg.helpers.push_back({h.name, h.proto == "tcp" ? kProtoTCP : kProtoUDP, h.port});
+  }
   Engine engine(cfg);
+  // The ruleset the router got, evaluated by ctrack's rules engine around
+  // the same engine. Interfaces as in the router: r0 faces the client side,
+  // r1 the server side (every address the capture shows on the client side
+  // is routed to r0, everything else to r1).
+  rules::Ruleset ruleset;
+  std::unique_ptr<rules::RuleEvaluator> evaluator;
+  if (!opt.router.rules_v4.empty() || !opt.router.rules_v6.empty()) {
+    for (const std::string* f : {&opt.router.rules_v4, &opt.router.rules_v6}) {
+      if (f->empty()) continue;
+      std::ifstream in(*f);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (!in) {
+        *error = "cannot read " + *f;
+        return false;
+      }
+      // ip6tables-restore's input: say so, as ip6tables-save's header would,
+      // or a ruleset without IPv6 syntax would be taken for IPv4.
+      std::string body = text.str();
+      const bool add_header = f == &opt.router.rules_v6 && body.find("ip6tables-save") == std::string::npos;
+      if (add_header) body = "# Generated by ip6tables-save\n" + body;
+      rules::ParseError perr;
+      if (!rules::parse_ruleset(body, *f, ruleset, perr)) {
+        if (add_header && perr.line > 0) --perr.line;
+        *error = perr.text();
+        return false;
+      }
+    }
+    rules::NetModel net;
+    net.interfaces = {"r0", "r1"};
+    std::set<std::string> routed;
+    std::string rerr;
+    for (std::size_t i = 0; i < data.l3.size(); ++i) {
+      Packet p;
+      if (data.recs[i].side != Side::Client || parse_ip(data.l3[i], p) != InvalidReason::None) continue;
+      const std::string spec = fmt::format("r0={}/{}", format_addr(p.src, p.is_v6()), p.is_v6() ? 128 : 32);
+      if (routed.insert(spec).second && !net.add_iface(spec, rerr)) {
+        *error = rerr;
+        return false;
+      }
+    }
+    if (!net.add_iface("r1=0.0.0.0/0", rerr) || !net.add_iface("r1=::/0", rerr)) {
+      *error = rerr;
+      return false;
+    }
+    evaluator = std::make_unique<rules::RuleEvaluator>(ruleset, std::move(net));
+  }
   // Engine time = injection time, shifted so it starts well above zero.
   const Timestamp base = seconds(1000);
   for (std::size_t i = 0; i < data.l3.size(); ++i) {
     PacketRecord& rec = data.recs[i];
-    Result r = engine.process(data.l3[i], base + rec.sent_at, Hook::Network);
-    rec.ctrack.state = r.dropped ? CtState::Invalid : r.state;
+    Result r;
+    if (evaluator) {
+      // A --notrack expression would need a raw-table rule here; the
+      // session refuses that combination.
+      rules::Decision d = evaluator->process(engine, data.l3[i], base + rec.sent_at);
+      r = d.ct;
+      rec.ctrack.forwarded = d.verdict == rules::Verdict::Accept;
+    } else {
+      CtTemplate tmpl;
+      tmpl.notrack = !data.notrack.empty() && data.notrack.matches(data.l3[i]);
+      r = engine.process(data.l3[i], base + rec.sent_at, Hook::Network, tmpl);
+    }
+    // Held (or discarded) fragments never reach conntrack, as in the kernel
+    // where they are counted before defragmentation only.
+    rec.ctrack.held = r.frag == FragStatus::Held || r.frag == FragStatus::Dropped;
+    // A helper's drop happens at confirm, after the kernel's state counters:
+    // the packet still had its state (and is simply not forwarded).
+    rec.ctrack.state = r.dropped && !r.helper_drop ? CtState::Invalid : r.state;
     rec.ctrack.direction = r.direction;
     rec.ctrack.reason = r.reason;
     rec.ctrack.table.clear();
@@ -259,6 +454,19 @@ bool run_ctrack(const SessionOptions& opt, CaptureData& data, std::string* error
       e.assured = c->has(kStatusAssured);
       e.timeout = engine.timeout_left(*c);
       rec.ctrack.table.push_back(e);
+    }
+    rec.ctrack.expects.clear();
+    for (const Expectation& x : engine.expectations()) {
+      KernelExpect e;
+      e.tuple = x.tuple;
+      const char* hn = helper_name(x.helper);
+      e.helper = hn ? hn : "";
+      for (const auto& [on, name] : {std::pair{x.permanent(), "PERMANENT"}, std::pair{x.inactive(), "INACTIVE"},
+                                     std::pair{x.userspace(), "USERSPACE"}}) {
+        if (on) e.flags += (e.flags.empty() ? "" : ",") + std::string(name);
+      }
+      e.timeout = engine.timeout_left(x);
+      rec.ctrack.expects.push_back(e);
     }
   }
   return true;

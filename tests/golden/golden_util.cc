@@ -72,6 +72,9 @@ Replay replay(Engine& engine, const std::string& name) {
     r.reason = res.reason;
     r.dropped = res.dropped;
     r.destroyed = res.destroyed;
+    r.frag = res.frag;
+    r.datagram = res.datagram;
+    r.frag_count = res.frag_count;
     if (res.conn != nullptr) {
       const Conn& c = *res.conn;
       r.has_conn = true;
@@ -83,8 +86,12 @@ Replay replay(Engine& engine, const std::string& name) {
       r.unreplied = !c.has(kStatusSeenReply);
       r.assured = c.has(kStatusAssured);
       r.timeout_left = res.destroyed ? -1 : engine.timeout_left(c);
+      r.master = c.master;
+      r.helper = c.helper;
     }
+    r.helper_drop = res.helper_drop;
     r.entries_after = engine.entries().size();
+    if (engine.expectation_count() != 0) r.expectations_after = engine.expectations();
     rp.frames.push_back(r);
   }
   return rp;

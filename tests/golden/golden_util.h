@@ -30,6 +30,11 @@ struct FrameRecord {
   InvalidReason reason = InvalidReason::None;
   bool dropped = false;
   bool destroyed = false;
+  // Defragmentation: held / reassembled / dropped, the datagram's id and,
+  // for the fragment completing it, how many fragments it had.
+  FragStatus frag = FragStatus::None;
+  std::uint32_t datagram = 0;
+  std::uint16_t frag_count = 0;
 
   // The entry the packet was attached to (the related one for ICMP errors),
   // as it stood right after the packet. has_conn is false for INVALID.
@@ -43,6 +48,14 @@ struct FrameRecord {
   std::int64_t timeout_left = -1;  // seconds, at the packet's own time (-1: destroyed/no conn)
 
   std::size_t entries_after = 0;  // live entries after the packet
+
+  // Helpers and expectations: the entry's master (Conn::id, kNoConn if it
+  // is not RELATED) and helper, whether the helper dropped the packet, and
+  // the expectation table right after the packet.
+  std::uint32_t master = kNoConn;
+  std::uint8_t helper = 0;
+  bool helper_drop = false;
+  std::vector<Expectation> expectations_after;
 };
 
 struct Replay {

@@ -1,0 +1,54 @@
+// The quiet replay path feeds the engine in batches (Engine::process_batch)
+// so that the table lookups of consecutive packets overlap their cache
+// misses; verdicts are those of one call per packet, and -q prints none of
+// them anyway. Frames are copied because libpcap reuses its buffer on every
+// read; the copy buffer keeps its capacity, so nothing is allocated per
+// packet once it has grown to a batch of the capture's largest frames.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "ctrack/engine.h"
+
+namespace ctrack::cli {
+
+class QuietBatcher {
+ public:
+  explicit QuietBatcher(Engine& engine) : engine_(engine) {}
+
+  void add(std::span<const std::uint8_t> l3, Timestamp ts) {
+    where_[n_] = {data_.size(), l3.size()};
+    ts_[n_] = ts;
+    data_.insert(data_.end(), l3.begin(), l3.end());
+    if (++n_ == kBatch) flush();
+  }
+
+  // Tracks what is pending; call before anything reads the engine.
+  void flush() {
+    if (n_ == 0) return;
+    for (std::size_t i = 0; i < n_; ++i) {
+      pkts_[i] = {std::span<const std::uint8_t>(data_.data() + where_[i].first, where_[i].second),
+                  ts_[i],
+                  {}};
+    }
+    engine_.process_batch({pkts_, n_}, {out_, n_});
+    n_ = 0;
+    data_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kBatch = 32;
+  Engine& engine_;
+  std::vector<std::uint8_t> data_;
+  std::pair<std::size_t, std::size_t> where_[kBatch];
+  Timestamp ts_[kBatch] = {};
+  BatchPacket pkts_[kBatch];
+  Result out_[kBatch];
+  std::size_t n_ = 0;
+};
+
+}  // namespace ctrack::cli

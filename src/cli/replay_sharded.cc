@@ -1,0 +1,377 @@
+// `ctrack replay --threads N`: the replay on a ShardedEngine.
+//
+// Pipeline: the main thread reads frames, strips the link layer, steers each
+// packet to its shard and admits it to the shared clock; it fills an "epoch"
+// of up to kEpochPackets packets (one work list per shard, frames copied,
+// since libpcap reuses its buffer) and hands the epoch to the workers. Worker
+// w tracks and formats the packets of shard w, in order, into its list's
+// output buffer. When every worker is done with an epoch, the main thread
+// (the reorder stage) writes the lines in capture order, following the
+// epoch's record of which shard each packet went to. kEpochsInFlight epochs
+// rotate, so reading, tracking and writing overlap. Buffers keep their
+// capacity: nothing is allocated per packet once they have grown.
+//
+// Formatting happens on the worker, right after the packet, because a
+// Result's entry (and the shard's clock that its timeout is read against) is
+// only valid until the shard's next packet.
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <sys/stat.h>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/replay_display.h"
+#include "cli/replay_options.h"
+#include "ctrack/sharded_engine.h"
+#include "io/entry_format.h"
+#include "io/expect_format.h"
+#include "io/packet_format.h"
+#include "io/pcap_source.h"
+#include "io/progress.h"
+#include "io/stats_format.h"
+#include "parse/link_layer.h"
+
+namespace ctrack::cli {
+namespace {
+
+constexpr std::size_t kEpochPackets = 4096;
+constexpr std::size_t kEpochsInFlight = 4;
+constexpr std::size_t kFlushAt = 1 << 16;
+constexpr std::uint64_t kProgressEvery = 1 << 14;
+constexpr std::uint8_t kFrontLine = 0xff;  // order entry: a line the main thread wrote
+
+std::uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+struct Item {
+  std::uint32_t off = 0;
+  std::uint32_t len = 0;
+  ShardedEngine::Ticket ticket{};
+  std::uint64_t index = 0;  // frame number in its file
+  Timestamp ts = 0;         // capture time (what the output shows)
+  bool sweep_only = false;  // GC work of a packet on another shard
+};
+
+// One shard's share of an epoch.
+struct ShardWork {
+  std::vector<std::uint8_t> bytes;
+  std::vector<Item> items;
+  std::string out;
+  std::vector<std::uint32_t> ends;  // end offset in `out` of each packet's line
+  void clear() {
+    bytes.clear();
+    items.clear();
+    out.clear();
+    ends.clear();
+  }
+};
+
+struct Epoch {
+  std::vector<ShardWork> work;
+  std::vector<std::uint8_t> order;  // shard of each output line, kFrontLine for the main thread's
+  std::string front_out;
+  std::vector<std::uint32_t> front_ends;
+  std::size_t packets = 0;
+  bool stop = false;
+  // Set to generation + 1 when handed to the workers; counts workers still busy.
+  std::atomic<std::uint64_t> ready{0};
+  std::atomic<unsigned> busy{0};
+};
+
+class ShardedReplayer {
+ public:
+  explicit ShardedReplayer(const ReplayOptions& opts)
+      : opts_(opts), se_(opts.config, opts.threads), epochs_(kEpochsInFlight) {
+    for (Epoch& e : epochs_) e.work.resize(se_.size());
+  }
+
+  int run() {
+    for (unsigned w = 0; w < se_.size(); ++w) workers_.emplace_back([this, w] { work(w); });
+    std::uint64_t total = 0;
+    for (const std::string& f : opts_.files) total += file_size(f);
+    io::Progress progress(total);
+    int status = 0;
+    for (const std::string& path : opts_.files) {
+      if (!replay_file(path, progress)) status = 2;
+    }
+    current().stop = true;
+    submit();
+    drain_all();
+    for (std::thread& t : workers_) t.join();
+    progress.finish();
+    flush();
+    std::fflush(stdout);
+    print_summary();
+    return status;
+  }
+
+ private:
+  Epoch& current() { return epochs_[gen_ % kEpochsInFlight]; }
+
+  bool replay_file(const std::string& path, io::Progress& progress) {
+    std::string error;
+    std::unique_ptr<PcapSource> src = PcapSource::open(path, &error);
+    if (!src) {
+      report_error(error);
+      return false;
+    }
+    if (!opts_.filter.empty() && !src->set_filter(opts_.filter, &error)) {
+      report_error(error);
+      return false;
+    }
+    if (!opts_.quiet && opts_.packet_format == PacketFormat::Text && opts_.files.size() > 1) {
+      Epoch& e = current();
+      fmt::format_to(std::back_inserter(e.front_out), "==> {} <==\n", path);
+      front_line(e);
+    }
+    const int linktype = src->linktype();
+    CapturedFrame frame;
+    for (;;) {
+      const PcapSource::Next n = src->next(frame);
+      if (n == PcapSource::Next::End) break;
+      if (n == PcapSource::Next::Error) {
+        report_error(src->error());
+        return false;
+      }
+      if (!have_t0_) {
+        t0_ = frame.ts;
+        have_t0_ = true;
+      }
+      const LinkResult link = strip_link_layer(linktype, frame.data);
+      if (link.reason != InvalidReason::None) {
+        ++link_errors_;
+        if (!opts_.quiet) {
+          Result r;
+          r.state = CtState::Invalid;
+          r.reason = link.reason;
+          Epoch& e = current();
+          const io::PacketEvent ev{frame.index, frame.ts, &r, TcpState::None};
+          // Neither format reads the engine for a packet without an entry.
+          if (opts_.packet_format == PacketFormat::Json) {
+            io::append_packet_json(e.front_out, se_.shard(0), ev);
+          } else {
+            io::append_packet_text(e.front_out, se_.shard(0), ev, t0_);
+          }
+          front_line(e);
+        }
+      } else {
+        dispatch(frame, frame.data.subspan(link.l3_offset));
+      }
+      if (progress.enabled() && (++packets_ % kProgressEvery) == 0) {
+        progress.update(packets_, bytes_before_ + src->bytes_read());
+      }
+    }
+    bytes_before_ += src->file_size();
+    return true;
+  }
+
+  void front_line(Epoch& e) {
+    e.front_ends.push_back(static_cast<std::uint32_t>(e.front_out.size()));
+    e.order.push_back(kFrontLine);
+    if (e.order.size() >= kEpochPackets) submit();
+  }
+
+  void dispatch(const CapturedFrame& frame, std::span<const std::uint8_t> l3) {
+    Epoch& e = current();
+    const unsigned s = se_.steer(l3);
+    const ShardedEngine::Ticket t = se_.admit(frame.ts);
+    ShardWork& w = e.work[s];
+    Item it;
+    it.off = static_cast<std::uint32_t>(w.bytes.size());
+    it.len = static_cast<std::uint32_t>(l3.size());
+    it.ticket = t;
+    it.index = frame.index;
+    it.ts = frame.ts;
+    w.bytes.insert(w.bytes.end(), l3.begin(), l3.end());
+    w.items.push_back(it);
+    if (t.gc != 0) {
+      // Every shard sweeps the same buckets at this packet's time.
+      Item sw;
+      sw.ticket = t;
+      sw.sweep_only = true;
+      for (unsigned i = 0; i < se_.size(); ++i) {
+        if (i != s) e.work[i].items.push_back(sw);
+      }
+    }
+    if (!opts_.quiet) e.order.push_back(static_cast<std::uint8_t>(s));
+    if (++e.packets >= kEpochPackets || e.order.size() >= kEpochPackets) submit();
+  }
+
+  // Hands the current epoch to the workers and moves on to the next slot,
+  // writing out the epoch that used it first.
+  void submit() {
+    Epoch& e = current();
+    e.busy.store(se_.size(), std::memory_order_relaxed);
+    e.ready.store(gen_ + 1, std::memory_order_release);
+    e.ready.notify_all();
+    ++gen_;
+    if (gen_ - written_ >= kEpochsInFlight) write_out(epochs_[written_ % kEpochsInFlight]);
+    reset(current());
+  }
+
+  static void reset(Epoch& e) {
+    for (ShardWork& w : e.work) w.clear();
+    e.order.clear();
+    e.front_out.clear();
+    e.front_ends.clear();
+    e.packets = 0;
+    e.stop = false;
+  }
+
+  void drain_all() {
+    while (written_ < gen_) write_out(epochs_[written_ % kEpochsInFlight]);
+  }
+
+  // The reorder stage: waits for the oldest epoch and writes its lines in
+  // capture order.
+  void write_out(Epoch& e) {
+    for (unsigned b; (b = e.busy.load(std::memory_order_acquire)) != 0;) e.busy.wait(b);
+    std::vector<std::size_t>& pos = pos_;
+    pos.assign(se_.size() + 1, 0);
+    std::size_t front_pos = 0;
+    std::uint32_t front_start = 0;
+    for (std::uint8_t s : e.order) {
+      if (s == kFrontLine) {
+        const std::uint32_t end = e.front_ends[front_pos++];
+        out_.append(e.front_out, front_start, end - front_start);
+        front_start = end;
+      } else {
+        ShardWork& w = e.work[s];
+        const std::size_t i = pos[s]++;
+        const std::uint32_t start = i == 0 ? 0 : w.ends[i - 1];
+        out_.append(w.out, start, w.ends[i] - start);
+      }
+      if (out_.size() >= kFlushAt) flush();
+    }
+    ++written_;
+  }
+
+  void work(unsigned w) {
+    for (std::uint64_t g = 0;; ++g) {
+      Epoch& e = epochs_[g % kEpochsInFlight];
+      for (std::uint64_t r; (r = e.ready.load(std::memory_order_acquire)) != g + 1;) e.ready.wait(r);
+      track(w, e.work[w]);
+      const bool stop = e.stop;
+      if (e.busy.fetch_sub(1, std::memory_order_acq_rel) == 1) e.busy.notify_all();
+      if (stop) return;
+    }
+  }
+
+  void track(unsigned s, ShardWork& w) {
+    const Engine& shard = se_.shard(s);
+    for (const Item& it : w.items) {
+      if (it.sweep_only) {
+        se_.sweep(s, it.ticket);
+        continue;
+      }
+      const std::span<const std::uint8_t> l3(w.bytes.data() + it.off, it.len);
+      if (opts_.quiet) {
+        se_.process(s, l3, it.ticket);
+        continue;
+      }
+      // The state before the packet, looked up at the packet's clock.
+      se_.prepare(s, it.ticket);
+      ShardedEngine::Ticket t = it.ticket;
+      t.gc = 0;
+      const TcpState before = tcp_state_before(shard, l3, it.ts);
+      Result r = se_.process(s, l3, t);
+      const io::PacketEvent ev{it.index, it.ts, &r, before};
+      if (opts_.packet_format == PacketFormat::Json) {
+        io::append_packet_json(w.out, shard, ev);
+      } else {
+        fill_display_tuple(l3, r);
+        io::append_packet_text(w.out, shard, ev, t0_);
+      }
+      w.ends.push_back(static_cast<std::uint32_t>(w.out.size()));
+    }
+  }
+
+  void flush() {
+    if (!out_.empty()) std::fwrite(out_.data(), 1, out_.size(), stdout);
+    out_.clear();
+  }
+
+  // Input errors go to stderr in order with what was already printed.
+  void report_error(const std::string& message) {
+    if (!current().order.empty() || current().packets != 0) submit();
+    drain_all();
+    flush();
+    std::fflush(stdout);
+    fmt::print(stderr, "ctrack: {}\n", message);
+  }
+
+  void print_summary() {
+    if (opts_.table) {
+      // As replay_run.cc: the capture's last timestamp is "now".
+      se_.expire(se_.now());
+      const auto entries = se_.entries();
+      std::unordered_map<std::uint32_t, std::uint32_t> children;
+      for (const ShardedEngine::Entry& e : entries) {
+        if (e.conn->master != kNoConn) ++children[e.conn->master];
+      }
+      for (const ShardedEngine::Entry& e : entries) {
+        io::EntryInfo info = io::entry_info(*e.shard, *e.conn);
+        if (auto it = children.find(e.conn->id); it != children.end()) info.children = it->second;
+        io::append_entry(out_, *opts_.table, info);
+        if (out_.size() >= kFlushAt) flush();
+      }
+      flush();
+      std::fflush(stdout);
+      if (*opts_.table == io::TableFormat::Conntrack) {
+        std::fputs(io::conntrack_summary_line(entries.size()).c_str(), stderr);
+      }
+    }
+    if (opts_.expectations) {
+      se_.expire(se_.now());
+      const auto list = se_.expectations();
+      // After expire() every shard's clock is the shared one.
+      for (const Expectation& e : list) {
+        io::append_expectation(out_, *opts_.expectations, e, se_.shard(0).timeout_left(e));
+        if (out_.size() >= kFlushAt) flush();
+      }
+      flush();
+      std::fflush(stdout);
+      if (*opts_.expectations == io::ExpectFormat::Conntrack) {
+        std::fputs(io::conntrack_expect_summary_line(list.size()).c_str(), stderr);
+      }
+    }
+    if (opts_.stats) {
+      const Stats st = se_.stats();
+      io::append_conntrack_stats(out_, st);
+      if (!opts_.config.helpers.empty() || st.expect_create != 0) io::append_expect_stats(out_, st);
+      io::append_ctrack_stats(out_, st, link_errors_);
+      flush();
+    }
+    std::fflush(stdout);
+  }
+
+  const ReplayOptions& opts_;
+  ShardedEngine se_;
+  std::vector<Epoch> epochs_;
+  std::vector<std::thread> workers_;
+  std::uint64_t gen_ = 0;      // epochs handed to the workers
+  std::uint64_t written_ = 0;  // epochs written out
+  std::vector<std::size_t> pos_;
+  std::string out_;
+  std::uint64_t packets_ = 0;
+  std::uint64_t bytes_before_ = 0;
+  std::uint64_t link_errors_ = 0;
+  Timestamp t0_ = 0;
+  bool have_t0_ = false;
+};
+
+}  // namespace
+
+int run_replay_sharded(const ReplayOptions& opts) {
+  ShardedReplayer replayer(opts);
+  return replayer.run();
+}
+
+}  // namespace ctrack::cli

@@ -1,0 +1,103 @@
+// The batch path (Engine::process_batch): hash every packet of a window
+// first and prefetch its bucket, then its first chain entry, then track the
+// packets one by one through the ordinary single-packet pipeline. On a table
+// far larger than the caches a lookup is two dependent misses (bucket head,
+// entry); issuing them for a whole window before the first lookup makes them
+// overlap. Tracking itself is unchanged, so the verdicts are those of single
+// calls by construction: the precomputed hash is only used when the pipeline
+// arrives at the very tuple it was computed for, and the parse of stage 1
+// is handed to track() for the very bytes it was made from.
+#include <algorithm>
+
+#include "core/engine_core.h"
+#include "core/l4_dispatch.h"
+
+namespace ctrack {
+namespace {
+
+// Packets hashed and prefetched ahead of the lookups. Large enough to cover
+// the memory latency, small enough that the prefetched lines (2 per packet)
+// are still in L1/L2 when the packet is tracked.
+constexpr std::size_t kWindow = 32;
+
+// Below this much table memory (bucket array + entries) lookups hit the
+// caches anyway and the look-ahead pass is pure overhead: skip it.
+constexpr std::size_t kPrefetchAboveBytes = std::size_t{4} << 20;
+
+}  // namespace
+
+void EngineCore::process_batch(std::span<const BatchPacket> pkts, std::span<Result> out,
+                               Hook hook) {
+  const std::size_t n = std::min(pkts.size(), out.size());
+  // Entries destroyed by the previous call are released now, as the first
+  // track() would (which also confirms whatever the previous call left).
+  release_deferred();
+  in_batch_ = true;
+  const bool look_ahead = table_.memory_bytes() > kPrefetchAboveBytes;
+
+  std::uint32_t hashes[kWindow] = {};
+  Tuple tuples[kWindow];
+  bool hashed[kWindow] = {};
+  Packet parsed[kWindow];
+  InvalidReason parse_err[kWindow] = {};
+  for (std::size_t base = 0; base < n; base += kWindow) {
+    const std::size_t w = std::min(kWindow, n - base);
+    // Stage 1: tuple and hash of every packet that takes the plain lookup
+    // path (ICMP errors, fragments and unparsable packets do not), and a
+    // prefetch of its bucket head.
+    for (std::size_t i = 0; i < w && look_ahead; ++i) {
+      hashed[i] = false;
+      const BatchPacket& bp = pkts[base + i];
+      const Packet& pkt = parsed[i];
+      parse_err[i] = parse_ip(bp.l3, parsed[i]);
+      if (bp.tmpl.notrack || parse_err[i] != InvalidReason::None || pkt.fragment) continue;
+      with_tracker(pkt.family, pkt.proto, [&]<class T>() {
+        if constexpr (T::kProto != kProtoICMP && T::kProto != kProtoICMPv6) {
+          Tuple& t = tuples[i];
+          t = Tuple{};
+          t.src = pkt.src;
+          t.dst = pkt.dst;
+          t.family = pkt.family;
+          t.proto = pkt.proto;
+          if (!T::tuple(pkt, t)) return;
+          Tuple inv;
+          hashes[i] = table_.hash(t, T::invert(t, inv) ? &inv : nullptr);
+          hashed[i] = true;
+          table_.prefetch_bucket(hashes[i]);
+        }
+      });
+    }
+    // Stage 2: the bucket heads have (mostly) arrived; fetch the entries.
+    for (std::size_t i = 0; i < w; ++i) {
+      if (hashed[i]) table_.prefetch_first(hashes[i]);
+    }
+    // Stage 3: the ordinary pipeline, packet after packet (process() ==
+    // track() + confirm()).
+    for (std::size_t i = 0; i < w; ++i) {
+      const BatchPacket& bp = pkts[base + i];
+      hint_valid_ = hashed[i];
+      hint_hash_ = hashes[i];
+      hint_tuple_ = tuples[i];
+      parsed_ = look_ahead ? &parsed[i] : nullptr;
+      parsed_err_ = parse_err[i];
+      out[base + i] = track(bp.l3, bp.now, hook, bp.tmpl);
+      hint_valid_ = false;
+      parsed_ = nullptr;
+      if (!confirm()) {  // the entry's helper dropped it, as in process()
+        out[base + i].dropped = true;
+        out[base + i].helper_drop = true;
+      }
+      if (deferred_ != kNoConn) {
+        batch_deferred_.push_back(deferred_);
+        deferred_ = kNoConn;
+      }
+    }
+  }
+  in_batch_ = false;
+}
+
+void Engine::process_batch(std::span<const BatchPacket> pkts, std::span<Result> out, Hook hook) {
+  core_->process_batch(pkts, out, hook);
+}
+
+}  // namespace ctrack
