@@ -32,20 +32,20 @@ struct TcpTimeouts {
 // port, as `iptables -t raw -p PROTO --dport PORT -j CT --helper NAME` (or nft
 // `ct helper set` with a port match) would. An expectation match wins.
 struct HelperAttachment {
-  std::string name;           // kernel helper name: "ftp", "irc", "tftp", "amanda"
-  std::uint8_t proto = 0;     // kProtoTCP / kProtoUDP
-  std::uint16_t port = 0;     // original destination port
+  std::string name;        // kernel helper name: "ftp", "irc", "tftp", "amanda"
+  std::uint8_t proto = 0;  // kProtoTCP / kProtoUDP
+  std::uint16_t port = 0;  // original destination port
 };
 
 struct Config {
   Profile profile = Profile::Linux;
 
   // Generic switches (net.netfilter.nf_conntrack_*).
-  bool checksum = true;                // nf_conntrack_checksum
-  bool tcp_loose = true;               // nf_conntrack_tcp_loose
-  bool tcp_be_liberal = false;         // nf_conntrack_tcp_be_liberal
-  bool tcp_ignore_invalid_rst = false; // nf_conntrack_tcp_ignore_invalid_rst
-  std::uint32_t tcp_max_retrans = 3;   // nf_conntrack_tcp_max_retrans
+  bool checksum = true;                 // nf_conntrack_checksum
+  bool tcp_loose = true;                // nf_conntrack_tcp_loose
+  bool tcp_be_liberal = false;          // nf_conntrack_tcp_be_liberal
+  bool tcp_ignore_invalid_rst = false;  // nf_conntrack_tcp_ignore_invalid_rst
+  std::uint32_t tcp_max_retrans = 3;    // nf_conntrack_tcp_max_retrans
 
   // Timeouts, seconds.
   TcpTimeouts tcp;
@@ -67,12 +67,12 @@ struct Config {
   // memory as the kernel accounts it (queue + skb truesize); above the high
   // one every fragment is dropped until queues expire. Since 4.17 the low
   // thresholds are kept for the sysctl interface only.
-  std::uint32_t ipfrag_time = 30;               // seconds
+  std::uint32_t ipfrag_time = 30;  // seconds
   std::uint32_t ipfrag_high_thresh = 4194304;
   std::uint32_t ipfrag_low_thresh = 3145728;
-  std::uint32_t frag6_timeout = 60;             // nf_conntrack_frag6_timeout
-  std::uint32_t frag6_high_thresh = 4194304;    // nf_conntrack_frag6_high_thresh
-  std::uint32_t frag6_low_thresh = 3145728;     // nf_conntrack_frag6_low_thresh
+  std::uint32_t frag6_timeout = 60;           // nf_conntrack_frag6_timeout
+  std::uint32_t frag6_high_thresh = 4194304;  // nf_conntrack_frag6_high_thresh
+  std::uint32_t frag6_low_thresh = 3145728;   // nf_conntrack_frag6_low_thresh
 
   // Helpers (linux-core.md §7.3). `helpers`: explicit attachments, the only
   // way on today's kernel. `auto_helpers`: attach every helper on its

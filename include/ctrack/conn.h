@@ -81,9 +81,9 @@ struct Conn {
   // Hash chain (engine-private). An entry is indexed once, under a hash that
   // is the same for its original and reply tuple (core/flow_hash.h).
   std::uint32_t next = kNoConn;
-  std::uint32_t id = 0;       // creation order, unique while alive
-  std::uint16_t status = 0;   // ConnStatus bits
-  std::uint8_t helper = 0;    // helper id, 0 = none
+  std::uint32_t id = 0;      // creation order, unique while alive
+  std::uint16_t status = 0;  // ConnStatus bits
+  std::uint8_t helper = 0;   // helper id, 0 = none
   std::uint8_t reserved = 0;
   std::uint32_t master = kNoConn;  // id of the master entry for RELATED ones
   union {

@@ -64,8 +64,8 @@ struct Result {
   // is Invalid with reason FragmentHeld / the drop reason, no counter moves.
   // A Reassembled result describes the whole datagram (tuple, state, entry).
   FragStatus frag = FragStatus::None;
-  std::uint32_t datagram = 0;       // per-engine id of the fragment's datagram (0 = none)
-  std::uint16_t frag_count = 0;     // Reassembled: fragments the datagram was built from
+  std::uint32_t datagram = 0;    // per-engine id of the fragment's datagram (0 = none)
+  std::uint16_t frag_count = 0;  // Reassembled: fragments the datagram was built from
 };
 
 // The defragmentation step alone (Engine::reassemble), for callers that run
@@ -90,6 +90,13 @@ struct CtTemplate {
   // Helper to attach to the entry this packet creates (0 = none); ignored for
   // packets of existing entries, as the kernel ignores the template then.
   std::uint8_t helper = 0;
+  // Conntrack zone the packet is looked up and created in (`CT --zone N`,
+  // nft `ct zone set N`). Unlike `helper`, it applies to every packet: a
+  // packet without the template is in zone 0 and does not see a zone-5
+  // entry. ICMP errors look up the connection they quote in this zone, and
+  // expectations are only met in their master's zone. Defragmentation runs
+  // before the raw table (priority -400 vs -300) and does not see it.
+  std::uint16_t zone = 0;
 };
 
 // One packet of a batch (Engine::process_batch).

@@ -87,9 +87,9 @@ class ShardedEngine {
   // What the front hands to a shard with a packet (or, when gc != 0, to every
   // other shard as a sweep).
   struct Ticket {
-    Timestamp now = 0;        // engine time of this packet (running max)
-    std::uint32_t gc = 0;     // GC buckets every shard sweeps before this packet
-    std::uint32_t seq = 0;    // packet number in admission order (0-based)
+    Timestamp now = 0;      // engine time of this packet (running max)
+    std::uint32_t gc = 0;   // GC buckets every shard sweeps before this packet
+    std::uint32_t seq = 0;  // packet number in admission order (0-based)
   };
 
   // An entry and the shard that holds it (for formatting against its clock).

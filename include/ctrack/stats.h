@@ -21,9 +21,9 @@ struct Stats {
   std::uint64_t expect_create = 0;
   std::uint64_t expect_delete = 0;
   // ctrack's own counters (not in the kernel's set).
-  std::uint64_t packets = 0;         // packets processed
-  std::uint64_t created = 0;         // entries confirmed into the table
-  std::uint64_t expired = 0;         // entries removed by timeout
+  std::uint64_t packets = 0;  // packets processed
+  std::uint64_t created = 0;  // entries confirmed into the table
+  std::uint64_t expired = 0;  // entries removed by timeout
 };
 
 }  // namespace ctrack

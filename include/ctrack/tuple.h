@@ -39,7 +39,11 @@ struct Tuple {
   std::uint16_t dst_id = 0;
   std::uint8_t family = kFamilyIPv4;  // kFamilyIPv4 / kFamilyIPv6
   std::uint8_t proto = 0;             // IP protocol number
-  std::uint8_t pad_[2] = {0, 0};      // keeps the struct free of holes for hashing
+  // Conntrack zone (0 = default). Part of the key, as in the kernel: the same
+  // addresses and ports in two zones are two independent entries. It also
+  // fills what would otherwise be padding, so tuples hash and compare as
+  // plain bytes.
+  std::uint16_t zone = 0;
 
   bool operator==(const Tuple&) const = default;
 

@@ -27,9 +27,9 @@ enum class Hook : std::uint8_t { Network, Local };
 // ip_conntrack of the iptables tutorial ("The state machine").
 enum class Profile : std::uint8_t { Linux, Classic };
 
-std::string_view to_string(CtState s);      // "NEW", "ESTABLISHED", ...
-std::string_view to_lower(CtState s);       // "new", "established", ...
-std::string_view to_string(Direction d);    // "original" / "reply"
-std::string_view to_string(Profile p);      // "linux" / "classic"
+std::string_view to_string(CtState s);    // "NEW", "ESTABLISHED", ...
+std::string_view to_lower(CtState s);     // "new", "established", ...
+std::string_view to_string(Direction d);  // "original" / "reply"
+std::string_view to_string(Profile p);    // "linux" / "classic"
 
 }  // namespace ctrack

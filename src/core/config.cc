@@ -93,14 +93,18 @@ constexpr Tunable kTunables[] = {
 };
 
 constexpr TcpTimeoutTunable kTcpTimeouts[] = {
-    {"nf_conntrack_tcp_timeout_syn_sent", "ip_conntrack_tcp_timeout_syn_sent", &TcpTimeouts::syn_sent},
-    {"nf_conntrack_tcp_timeout_syn_recv", "ip_conntrack_tcp_timeout_syn_recv", &TcpTimeouts::syn_recv},
+    {"nf_conntrack_tcp_timeout_syn_sent", "ip_conntrack_tcp_timeout_syn_sent",
+     &TcpTimeouts::syn_sent},
+    {"nf_conntrack_tcp_timeout_syn_recv", "ip_conntrack_tcp_timeout_syn_recv",
+     &TcpTimeouts::syn_recv},
     {"nf_conntrack_tcp_timeout_established", "ip_conntrack_tcp_timeout_established",
      &TcpTimeouts::established},
-    {"nf_conntrack_tcp_timeout_fin_wait", "ip_conntrack_tcp_timeout_fin_wait", &TcpTimeouts::fin_wait},
+    {"nf_conntrack_tcp_timeout_fin_wait", "ip_conntrack_tcp_timeout_fin_wait",
+     &TcpTimeouts::fin_wait},
     {"nf_conntrack_tcp_timeout_close_wait", "ip_conntrack_tcp_timeout_close_wait",
      &TcpTimeouts::close_wait},
-    {"nf_conntrack_tcp_timeout_last_ack", "ip_conntrack_tcp_timeout_last_ack", &TcpTimeouts::last_ack},
+    {"nf_conntrack_tcp_timeout_last_ack", "ip_conntrack_tcp_timeout_last_ack",
+     &TcpTimeouts::last_ack},
     {"nf_conntrack_tcp_timeout_time_wait", "ip_conntrack_tcp_timeout_time_wait",
      &TcpTimeouts::time_wait},
     {"nf_conntrack_tcp_timeout_close", "ip_conntrack_tcp_timeout_close", &TcpTimeouts::close},
@@ -131,7 +135,8 @@ std::string normalise(std::string_view name) {
 
 bool parse_u32(std::string_view v, std::uint32_t& out) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r'))
+    v.remove_suffix(1);
   if (v.empty()) return false;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   return ec == std::errc() && p == v.data() + v.size();
@@ -235,7 +240,8 @@ std::vector<std::string> Config::names() {
   return out;
 }
 
-bool Config::load_sysctl_text(std::string_view text, const std::string& origin, std::string* error) {
+bool Config::load_sysctl_text(std::string_view text, const std::string& origin,
+                              std::string* error) {
   std::size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;

@@ -1,11 +1,10 @@
 // The per-packet pipeline: parse, ICMP error path, lookup or create, the
 // protocol tracker, SEEN_REPLY, confirmation. Mirrors nf_conntrack_in and
 // nf_confirm (see ARCHITECTURE.md for the path from bytes to verdict).
-#include "core/engine_core.h"
-
 #include <algorithm>
 #include <random>
 
+#include "core/engine_core.h"
 #include "core/l4_dispatch.h"
 #include "proto/icmp_error.h"
 
@@ -303,12 +302,13 @@ Result EngineCore::untracked_result(const Packet& pkt) const {
   return res;
 }
 
-Result EngineCore::icmp_error_related(const Packet& pkt) {
+Result EngineCore::icmp_error_related(const Packet& pkt, std::uint16_t zone) {
   Tuple lookup;
   if (InvalidReason r = icmp_error_lookup_tuple(pkt, lookup); r != InvalidReason::None) {
     ++stats_.error;
     return invalid_result(r);
   }
+  lookup.zone = zone;  // the error packet's zone, not the quoted one's
   Tuple inv;
   const bool invertible = invert_tuple(lookup, inv);
   const Tuple* lookup_inv = invertible ? &inv : nullptr;
@@ -330,6 +330,7 @@ Result EngineCore::icmp_error_related(const Packet& pkt) {
   Result res;
   res.has_tuple = true;
   res.tuple = packet_tuple(pkt);
+  res.tuple.zone = zone;
   res.state = CtState::Related;
   res.direction = hit.dir;
   res.conn = &c;
@@ -354,7 +355,7 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
       case IcmpClass::Untracked:
         return untracked_result(pkt);
       case IcmpClass::Error:
-        return icmp_error_related(pkt);
+        return icmp_error_related(pkt, tmpl.zone);
       case IcmpClass::Query:
         break;
     }
@@ -366,6 +367,7 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
   t.dst = pkt.dst;
   t.family = pkt.family;
   t.proto = pkt.proto;
+  t.zone = tmpl.zone;
   if (!T::tuple(pkt, t)) {
     ++stats_.invalid;
     return invalid_result(InvalidReason::L4NoTuple);
@@ -528,8 +530,7 @@ std::int64_t EngineCore::timeout_left(const Conn& c) const {
 }
 
 const char* EngineCore::state_name(const Conn& c) const {
-  return with_tracker(c.orig.family, c.orig.proto,
-                      [&]<class T>() { return T::state_name(c); });
+  return with_tracker(c.orig.family, c.orig.proto, [&]<class T>() { return T::state_name(c); });
 }
 
 bool EngineCore::set(std::string_view name, std::string_view value, std::string* error) {
@@ -555,7 +556,8 @@ Engine::~Engine() = default;
 Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 
-Result Engine::process(std::span<const std::uint8_t> l3, Timestamp now, Hook hook, CtTemplate tmpl) {
+Result Engine::process(std::span<const std::uint8_t> l3, Timestamp now, Hook hook,
+                       CtTemplate tmpl) {
   Result r = core_->track(l3, now, hook, tmpl);
   if (!core_->confirm()) {
     // The helper dropped it (nf_confirm returned NF_DROP).

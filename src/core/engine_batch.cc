@@ -59,6 +59,7 @@ void EngineCore::process_batch(std::span<const BatchPacket> pkts, std::span<Resu
           t.dst = pkt.dst;
           t.family = pkt.family;
           t.proto = pkt.proto;
+          t.zone = bp.tmpl.zone;
           if (!T::tuple(pkt, t)) return;
           Tuple inv;
           hashes[i] = table_.hash(t, T::invert(t, inv) ? &inv : nullptr);

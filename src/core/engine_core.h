@@ -21,7 +21,9 @@ namespace ctrack {
 // GC pacing (see advance_time), shared with the sharded front, which runs the
 // same schedule once for all shards. Per second of packet time the sweep owes
 // the whole table / 16, at least 64 buckets...
-inline std::uint32_t gc_batch(std::uint32_t buckets) { return buckets / 16 > 64 ? buckets / 16 : 64; }
+inline std::uint32_t gc_batch(std::uint32_t buckets) {
+  return buckets / 16 > 64 ? buckets / 16 : 64;
+}
 // ...spread over the following packets, at most this many buckets each, so
 // that no single packet pays for a whole run (16384 buckets of a 262144-bucket
 // table took ~60 us in one go). Tables up to 1024 buckets still sweep their
@@ -92,7 +94,7 @@ class EngineCore {
   // A packet that would have created an entry but fails the protocol's
   // checks still uses up the expectation it matches (kernel order).
   void expectation_lost_to_invalid(const Tuple& t);
-  Result icmp_error_related(const Packet& pkt);
+  Result icmp_error_related(const Packet& pkt, std::uint16_t zone);
   Result untracked_result(const Packet& pkt) const;
   // A fragment: held, dropped, passed on as is, or its datagram tracked.
   Result track_fragment(const Packet& pkt, Hook hook, CtTemplate tmpl);

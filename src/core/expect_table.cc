@@ -70,9 +70,9 @@ std::uint32_t ExpectTable::bucket_of(const Tuple& t) const {
 
 bool ExpectTable::masked_equal(const Tuple& t, const Node& e, const Addr& mask,
                                std::uint16_t msport) {
-  return t.family == e.tuple.family && t.proto == e.tuple.proto && t.dst == e.tuple.dst &&
-         t.dst_id == e.tuple.dst_id && ((t.src_id ^ e.tuple.src_id) & msport) == 0 &&
-         addr_masked_equal(t.src, e.tuple.src, mask);
+  return t.zone == e.tuple.zone && t.family == e.tuple.family && t.proto == e.tuple.proto &&
+         t.dst == e.tuple.dst && t.dst_id == e.tuple.dst_id &&
+         ((t.src_id ^ e.tuple.src_id) & msport) == 0 && addr_masked_equal(t.src, e.tuple.src, mask);
 }
 
 HelperData& ExpectTable::attach(std::uint32_t slot) {
@@ -127,6 +127,7 @@ ExpectStatus ExpectTable::insert(const ExpectSpec& spec, std::uint32_t master_sl
   n.tuple.proto = spec.proto;
   n.tuple.dst = spec.dst;
   n.tuple.dst_id = spec.dport;
+  n.tuple.zone = master_orig.zone;  // met only in the master's zone
   if (!spec.src_any) {
     n.tuple.src = spec.src;
     n.mask_src = full_mask(spec.family);

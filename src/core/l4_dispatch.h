@@ -15,11 +15,11 @@ namespace ctrack {
 template <class F>
 decltype(auto) with_tracker(std::uint8_t family, std::uint8_t proto, F&& f) {
   switch (proto) {
-#define CTRACK_L4_CASE(T)                              \
-  case T::kProto:                                      \
-    if (T::kFamily == 0 || T::kFamily == family) {     \
-      return f.template operator()<T>();               \
-    }                                                  \
+#define CTRACK_L4_CASE(T)                          \
+  case T::kProto:                                  \
+    if (T::kFamily == 0 || T::kFamily == family) { \
+      return f.template operator()<T>();           \
+    }                                              \
     break;
     CTRACK_L4PROTOS(CTRACK_L4_CASE)
 #undef CTRACK_L4_CASE

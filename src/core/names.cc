@@ -9,13 +9,13 @@ namespace ctrack {
 
 std::string_view to_string(CtState s) {
   static constexpr std::array<std::string_view, 5> kNames = {"NEW", "ESTABLISHED", "RELATED",
-                                                              "INVALID", "UNTRACKED"};
+                                                             "INVALID", "UNTRACKED"};
   return kNames[static_cast<std::size_t>(s)];
 }
 
 std::string_view to_lower(CtState s) {
   static constexpr std::array<std::string_view, 5> kNames = {"new", "established", "related",
-                                                              "invalid", "untracked"};
+                                                             "invalid", "untracked"};
   return kNames[static_cast<std::size_t>(s)];
 }
 
@@ -48,8 +48,8 @@ std::string_view reason_name(InvalidReason r) {
 const char* tcp_state_name(TcpState s) {
   // Index 9 is printed as SYN_SENT2 (the uapi still calls the value LISTEN).
   static constexpr std::array<const char*, 10> kNames = {
-      "NONE",     "SYN_SENT",  "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
-      "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",     "SYN_SENT2"};
+      "NONE",       "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
+      "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",       "SYN_SENT2"};
   auto i = static_cast<std::size_t>(s);
   return i < kNames.size() ? kNames[i] : "INVALID";
 }

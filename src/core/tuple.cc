@@ -3,8 +3,8 @@
 
 #include <arpa/inet.h>
 
-#include "ctrack/conn.h"
 #include "core/l4_dispatch.h"
+#include "ctrack/conn.h"
 
 namespace ctrack {
 

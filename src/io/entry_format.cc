@@ -105,15 +105,24 @@ EntryInfo entry_info(const Engine& engine, const Conn& c) {
 const char* l4proto_name(std::uint8_t proto) {
   if (!has_tracker(proto)) return "unknown";
   switch (proto) {
-    case kProtoTCP: return "tcp";
-    case kProtoUDP: return "udp";
-    case kProtoICMP: return "icmp";
-    case kProtoICMPv6: return "icmpv6";
-    case kProtoUDPLite: return "udplite";
-    case 33: return "dccp";
-    case 47: return "gre";
-    case 132: return "sctp";
-    default: return "unknown";
+    case kProtoTCP:
+      return "tcp";
+    case kProtoUDP:
+      return "udp";
+    case kProtoICMP:
+      return "icmp";
+    case kProtoICMPv6:
+      return "icmpv6";
+    case kProtoUDPLite:
+      return "udplite";
+    case 33:
+      return "dccp";
+    case 47:
+      return "gre";
+    case 132:
+      return "sctp";
+    default:
+      return "unknown";
   }
 }
 
@@ -149,12 +158,13 @@ void append_entry(std::string& out, TableFormat format, const EntryInfo& e) {
     case TableFormat::Proc:
       // use=2: the reader's own reference is counted (§10.1); each live
       // RELATED child holds one more on its master.
-      fmt::format_to(it, "mark=0 zone=0 use={}\n", 2 + e.children);
+      fmt::format_to(it, "mark=0 zone={} use={}\n", orig.zone, 2 + e.children);
       break;
     case TableFormat::Conntrack:
-      // zone= only when non-zero; ctrack has no zones, so never. The helper
-      // is shown here, never in /proc (§7.3).
+      // zone= only when non-zero (checked against conntrack v1.4.7). The
+      // helper is shown here, never in /proc (§7.3).
       out += "mark=0 ";
+      if (orig.zone != 0) fmt::format_to(it, "zone={} ", orig.zone);
       if (const char* h = helper_name(c.helper); h != nullptr) {
         out += "helper=";
         out += h;
@@ -210,8 +220,8 @@ void append_entry_json(std::string& out, const EntryInfo& e, bool links) {
   out += ", ";
   append_json_key(out, "reply");
   append_json_tuple(out, c.reply());
-  fmt::format_to(it, ", \"unreplied\": {}, \"assured\": {}", !c.has(kStatusSeenReply),
-                 c.has(kStatusAssured));
+  fmt::format_to(it, ", \"unreplied\": {}, \"assured\": {}, \"zone\": {}", !c.has(kStatusSeenReply),
+                 c.has(kStatusAssured), c.orig.zone);
   if (links) append_entry_links_json(out, e);
   out += '}';
 }

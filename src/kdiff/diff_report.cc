@@ -1,23 +1,29 @@
 #include "kdiff/diff_report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#include <fmt/format.h>
 
 namespace ctrack::kdiff {
 namespace {
 
 std::string proto_name(std::uint8_t p) {
   switch (p) {
-    case kProtoTCP: return "tcp";
-    case kProtoUDP: return "udp";
-    case kProtoICMP: return "icmp";
-    case kProtoICMPv6: return "icmpv6";
-    case kProtoUDPLite: return "udplite";
-    default: return fmt::format("proto-{}", p);
+    case kProtoTCP:
+      return "tcp";
+    case kProtoUDP:
+      return "udp";
+    case kProtoICMP:
+      return "icmp";
+    case kProtoICMPv6:
+      return "icmpv6";
+    case kProtoUDPLite:
+      return "udplite";
+    default:
+      return fmt::format("proto-{}", p);
   }
 }
 
@@ -27,8 +33,8 @@ std::string tuple_text(const Tuple& t, const AddressMap& map) {
                               format_addr(map.original(t.dst, v6), v6));
   if (t.proto == kProtoICMP || t.proto == kProtoICMPv6) {
     s += fmt::format(" type={} code={} id={}", t.icmp_type(), t.icmp_code(), t.src_id);
-  } else if (t.proto == kProtoTCP || t.proto == kProtoUDP || t.proto == kProtoUDPLite || t.proto == 33 ||
-             t.proto == 132) {
+  } else if (t.proto == kProtoTCP || t.proto == kProtoUDP || t.proto == kProtoUDPLite ||
+             t.proto == 33 || t.proto == 132) {
     s += fmt::format(" sport={} dport={}", t.src_id, t.dst_id);
   }
   return s;
@@ -62,7 +68,8 @@ std::string json_side(const SideRecord& r, bool kernel, const AddressMap& map) {
   if (r.held) s += "\"held\":true,";
   if (r.forwarded) s += fmt::format("\"verdict\":\"{}\",", *r.forwarded ? "forwarded" : "dropped");
   s += fmt::format("\"state\":{},", r.state ? fmt::format("\"{}\"", to_string(*r.state)) : "null");
-  s += fmt::format("\"direction\":{},", r.direction ? fmt::format("\"{}\"", to_string(*r.direction)) : "null");
+  s += fmt::format("\"direction\":{},",
+                   r.direction ? fmt::format("\"{}\"", to_string(*r.direction)) : "null");
   if (!kernel && r.reason != InvalidReason::None) {
     s += fmt::format("\"reason\":\"{}\",", reason_name(r.reason));
   }
@@ -70,18 +77,20 @@ std::string json_side(const SideRecord& r, bool kernel, const AddressMap& map) {
   for (std::size_t i = 0; i < r.table.size(); ++i) {
     const auto& e = r.table[i];
     s += fmt::format(
-        "{}{{\"proto\":\"{}\",\"state\":\"{}\",\"orig\":\"{}\",\"reply\":\"{}\",\"unreplied\":{},\"assured\":{},"
-        "\"timeout\":{}}}",
+        "{}{{\"proto\":\"{}\",\"state\":\"{}\",\"orig\":\"{}\",\"reply\":\"{}\",\"unreplied\":{},"
+        "\"assured\":{},"
+        "\"zone\":{},\"timeout\":{}}}",
         i ? "," : "", proto_name(e.orig.proto), e.state, json_escape(tuple_text(e.orig, map)),
-        json_escape(tuple_text(e.reply, map)), e.unreplied ? "true" : "false", e.assured ? "true" : "false",
-        e.timeout);
+        json_escape(tuple_text(e.reply, map)), e.unreplied ? "true" : "false",
+        e.assured ? "true" : "false", e.orig.zone, e.timeout);
   }
   s += "],\"expectations\":[";
   for (std::size_t i = 0; i < r.expects.size(); ++i) {
     const auto& e = r.expects[i];
-    s += fmt::format("{}{{\"proto\":\"{}\",\"tuple\":\"{}\",\"helper\":\"{}\",\"flags\":\"{}\",\"timeout\":{}}}",
-                     i ? "," : "", proto_name(e.tuple.proto), json_escape(tuple_text(e.tuple, map)),
-                     json_escape(e.helper), json_escape(e.flags), e.timeout);
+    s += fmt::format(
+        "{}{{\"proto\":\"{}\",\"tuple\":\"{}\",\"helper\":\"{}\",\"flags\":\"{}\",\"timeout\":{}}}",
+        i ? "," : "", proto_name(e.tuple.proto), json_escape(tuple_text(e.tuple, map)),
+        json_escape(e.helper), json_escape(e.flags), e.timeout);
   }
   return s + "]}";
 }
@@ -90,10 +99,11 @@ std::string json_side(const SideRecord& r, bool kernel, const AddressMap& map) {
 
 std::string entry_text(const KernelEntry& e, const AddressMap& map) {
   // Built with fmt rather than `" " + str`: GCC 12 at -O3 raises a false -Wrestrict on the latter.
-  std::string s = fmt::format("{}{}{} {}", proto_name(e.orig.proto), e.state.empty() ? "" : " ", e.state,
-                              tuple_text(e.orig, map));
+  std::string s = fmt::format("{}{}{} {}", proto_name(e.orig.proto), e.state.empty() ? "" : " ",
+                              e.state, tuple_text(e.orig, map));
   if (e.unreplied) s += " [UNREPLIED]";
   if (e.assured) s += " [ASSURED]";
+  if (e.orig.zone != 0) s += fmt::format(" zone={}", e.orig.zone);
   s += fmt::format(" timeout={}", e.timeout);
   return s;
 }
@@ -163,7 +173,8 @@ std::vector<Divergence> compare(const PacketRecord& rec, const AddressMap& map) 
         continue;
       }
       eused[static_cast<std::size_t>(it - c.expects.begin())] = true;
-      if (it->helper != ke.helper || it->flags != ke.flags || std::abs(it->timeout - ke.timeout) > kTimeoutSlack) {
+      if (it->helper != ke.helper || it->flags != ke.flags ||
+          std::abs(it->timeout - ke.timeout) > kTimeoutSlack) {
         add("expect", expect_text(ke, map), expect_text(*it, map));
       }
     }
@@ -173,14 +184,16 @@ std::vector<Divergence> compare(const PacketRecord& rec, const AddressMap& map) 
   }
   std::vector<bool> used(c.table.size(), false);
   for (const auto& ke : k.table) {
-    auto it = std::find_if(c.table.begin(), c.table.end(), [&](const KernelEntry& ce) { return ce.orig == ke.orig; });
+    auto it = std::find_if(c.table.begin(), c.table.end(),
+                           [&](const KernelEntry& ce) { return ce.orig == ke.orig; });
     if (it == c.table.end()) {
       add("missing-entry", entry_text(ke, map), "(none)");
       continue;
     }
     used[static_cast<std::size_t>(it - c.table.begin())] = true;
-    const bool same = it->state == ke.state && it->unreplied == ke.unreplied && it->assured == ke.assured &&
-                      it->reply == ke.reply && std::abs(it->timeout - ke.timeout) <= kTimeoutSlack;
+    const bool same = it->state == ke.state && it->unreplied == ke.unreplied &&
+                      it->assured == ke.assured && it->reply == ke.reply &&
+                      std::abs(it->timeout - ke.timeout) <= kTimeoutSlack;
     if (!same) add("entry", entry_text(ke, map), entry_text(*it, map));
   }
   for (std::size_t i = 0; i < c.table.size(); ++i) {
@@ -189,7 +202,8 @@ std::vector<Divergence> compare(const PacketRecord& rec, const AddressMap& map) 
   return out;
 }
 
-bool load_known_divergences(const std::string& path, std::vector<KnownDivergence>& out, std::string* error) {
+bool load_known_divergences(const std::string& path, std::vector<KnownDivergence>& out,
+                            std::string* error) {
   std::ifstream in(path);
   if (!in) {
     *error = "cannot read " + path;
@@ -230,22 +244,30 @@ void mark_known(std::vector<Divergence>& divs, const std::string& capture_name,
   }
 }
 
-void print_report(std::FILE* out, const std::vector<PacketRecord>& recs, const std::vector<Divergence>& divs,
-                  const AddressMap& map, std::size_t max_shown, bool verbose) {
+void print_report(std::FILE* out, const std::vector<PacketRecord>& recs,
+                  const std::vector<Divergence>& divs, const AddressMap& map, std::size_t max_shown,
+                  bool verbose) {
   std::map<std::uint64_t, const PacketRecord*> by_index;
   for (const auto& r : recs) by_index[r.index] = &r;
   if (verbose) {
     for (const auto& r : recs) {
       fmt::print(out, "#{:<4} {:>8.3f}s {} {}\n      kernel: {}\n      ctrack: {}\n", r.index,
-                 static_cast<double>(r.sent_at) / 1e9, r.side == Side::Client ? "C>" : "<S", r.summary,
-                 verdict_text(r.kernel, true), verdict_text(r.ctrack, false));
-      for (const auto& e : r.kernel.table) fmt::print(out, "      kernel entry: {}\n", entry_text(e, map));
-      for (const auto& e : r.ctrack.table) fmt::print(out, "      ctrack entry: {}\n", entry_text(e, map));
-      for (const auto& e : r.kernel.expects) fmt::print(out, "      kernel expect: {}\n", expect_text(e, map));
-      for (const auto& e : r.ctrack.expects) fmt::print(out, "      ctrack expect: {}\n", expect_text(e, map));
+                 static_cast<double>(r.sent_at) / 1e9, r.side == Side::Client ? "C>" : "<S",
+                 r.summary, verdict_text(r.kernel, true), verdict_text(r.ctrack, false));
+      for (const auto& e : r.kernel.table)
+        fmt::print(out, "      kernel entry: {}\n", entry_text(e, map));
+      for (const auto& e : r.ctrack.table)
+        fmt::print(out, "      ctrack entry: {}\n", entry_text(e, map));
+      for (const auto& e : r.kernel.expects)
+        fmt::print(out, "      kernel expect: {}\n", expect_text(e, map));
+      for (const auto& e : r.ctrack.expects)
+        fmt::print(out, "      ctrack expect: {}\n", expect_text(e, map));
       if (r.rules) {
-        auto v = [](const std::optional<bool>& f) { return f ? (*f ? "forwarded" : "dropped") : "-"; };
-        fmt::print(out, "      verdict: kernel {} / ctrack {}\n", v(r.kernel.forwarded), v(r.ctrack.forwarded));
+        auto v = [](const std::optional<bool>& f) {
+          return f ? (*f ? "forwarded" : "dropped") : "-";
+        };
+        fmt::print(out, "      verdict: kernel {} / ctrack {}\n", v(r.kernel.forwarded),
+                   v(r.ctrack.forwarded));
       }
     }
   }
@@ -259,7 +281,8 @@ void print_report(std::FILE* out, const std::vector<PacketRecord>& recs, const s
     }
     if (d.index != last_index) {
       const PacketRecord* r = by_index[d.index];
-      fmt::print(out, "packet #{} ({} side, t={:.3f}s): {}\n", d.index, r->side == Side::Client ? "client" : "server",
+      fmt::print(out, "packet #{} ({} side, t={:.3f}s): {}\n", d.index,
+                 r->side == Side::Client ? "client" : "server",
                  static_cast<double>(r->sent_at) / 1e9, r->summary);
       last_index = d.index;
     }
@@ -267,13 +290,15 @@ void print_report(std::FILE* out, const std::vector<PacketRecord>& recs, const s
   }
   for (const auto& d : divs) {
     if (d.known) {
-      fmt::print(out, "packet #{}: known divergence in {} ({})\n", d.index, d.field, d.known_reason);
+      fmt::print(out, "packet #{}: known divergence in {} ({})\n", d.index, d.field,
+                 d.known_reason);
     }
   }
 }
 
-bool write_json(const std::string& path, const std::string& capture, const std::vector<PacketRecord>& recs,
-                const std::vector<Divergence>& divs, const AddressMap& map, std::string* error) {
+bool write_json(const std::string& path, const std::string& capture,
+                const std::vector<PacketRecord>& recs, const std::vector<Divergence>& divs,
+                const AddressMap& map, std::string* error) {
   std::ofstream o(path);
   if (!o) {
     *error = "cannot write " + path;
@@ -282,18 +307,20 @@ bool write_json(const std::string& path, const std::string& capture, const std::
   o << "{\"capture\":\"" << json_escape(capture) << "\",\"packets\":[\n";
   for (std::size_t i = 0; i < recs.size(); ++i) {
     const auto& r = recs[i];
-    o << fmt::format("{{\"index\":{},\"capture_ts_ns\":{},\"sent_ns\":{},\"side\":\"{}\",\"summary\":\"{}\","
-                     "\"kernel\":{},\"ctrack\":{}}}{}\n",
-                     r.index, r.capture_ts, r.sent_at, r.side == Side::Client ? "client" : "server",
-                     json_escape(r.summary), json_side(r.kernel, true, map), json_side(r.ctrack, false, map),
-                     i + 1 < recs.size() ? "," : "");
+    o << fmt::format(
+        "{{\"index\":{},\"capture_ts_ns\":{},\"sent_ns\":{},\"side\":\"{}\",\"summary\":\"{}\","
+        "\"kernel\":{},\"ctrack\":{}}}{}\n",
+        r.index, r.capture_ts, r.sent_at, r.side == Side::Client ? "client" : "server",
+        json_escape(r.summary), json_side(r.kernel, true, map), json_side(r.ctrack, false, map),
+        i + 1 < recs.size() ? "," : "");
   }
   o << "],\"divergences\":[\n";
   for (std::size_t i = 0; i < divs.size(); ++i) {
     const auto& d = divs[i];
-    o << fmt::format("{{\"index\":{},\"field\":\"{}\",\"kernel\":\"{}\",\"ctrack\":\"{}\",\"known\":{}}}{}\n",
-                     d.index, d.field, json_escape(d.kernel), json_escape(d.ctrack), d.known ? "true" : "false",
-                     i + 1 < divs.size() ? "," : "");
+    o << fmt::format(
+        "{{\"index\":{},\"field\":\"{}\",\"kernel\":\"{}\",\"ctrack\":\"{}\",\"known\":{}}}{}\n",
+        d.index, d.field, json_escape(d.kernel), json_escape(d.ctrack), d.known ? "true" : "false",
+        i + 1 < divs.size() ? "," : "");
   }
   o << "]}\n";
   return static_cast<bool>(o);

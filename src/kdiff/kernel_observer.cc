@@ -33,7 +33,8 @@ std::string router_ruleset(const RouterSetup& setup) {
   std::string r =
       "add table inet ctkd; "
       "add chain inet ctkd obs; "
-      "add chain inet ctkd predefrag { type filter hook prerouting priority -450; policy accept; }; "
+      "add chain inet ctkd predefrag { type filter hook prerouting priority -450; policy accept; "
+      "}; "
       "add chain inet ctkd pre { type filter hook prerouting priority -150; policy accept; }; "
       "add chain inet ctkd passed { type filter hook forward priority 500; policy accept; }; "
       "add chain inet ctkd out { type filter hook output priority 0; policy drop; }; "
@@ -45,20 +46,22 @@ std::string router_ruleset(const RouterSetup& setup) {
     r += std::string("add rule inet ctkd obs ct state ") + s + " counter comment \"" + s + "\"; ";
   }
   for (const char* d : kDirNames) {
-    r += std::string("add rule inet ctkd obs ct direction ") + d + " counter comment \"" + d + "\"; ";
+    r += std::string("add rule inet ctkd obs ct direction ") + d + " counter comment \"" + d +
+         "\"; ";
   }
   if (!setup.notrack_nft.empty()) {
-    r += "add chain inet ctkd notrk { type filter hook prerouting priority -300; policy accept; }; ";
+    r +=
+        "add chain inet ctkd notrk { type filter hook prerouting priority -300; policy accept; }; ";
     r += "add rule inet ctkd notrk " + setup.notrack_nft + " notrack; ";
   }
   // Helpers are attached on the first packet, after conntrack created the
   // (still unconfirmed) entry; later packets leave them alone.
   for (std::size_t i = 0; i < setup.helpers.size(); ++i) {
     const auto& h = setup.helpers[i];
-    r += "add ct helper inet ctkd h" + std::to_string(i) + " { type \"" + h.name + "\" protocol " + h.proto +
-         "; l3proto inet; }; ";
-    r += "add rule inet ctkd pre " + h.proto + " dport " + std::to_string(h.port) + " ct helper set \"h" +
-         std::to_string(i) + "\"; ";
+    r += "add ct helper inet ctkd h" + std::to_string(i) + " { type \"" + h.name + "\" protocol " +
+         h.proto + "; l3proto inet; }; ";
+    r += "add rule inet ctkd pre " + h.proto + " dport " + std::to_string(h.port) +
+         " ct helper set \"h" + std::to_string(i) + "\"; ";
   }
   return r;
 }
@@ -127,18 +130,20 @@ struct KernelObserver::Nft {
   }
 };
 
-std::unique_ptr<KernelObserver> KernelObserver::create(const Topology& topo, const RouterSetup& setup,
+std::unique_ptr<KernelObserver> KernelObserver::create(const Topology& topo,
+                                                       const RouterSetup& setup,
                                                        std::string* error) {
   std::unique_ptr<KernelObserver> o(new KernelObserver());
   o->router_ns_ = topo.router_ns();
-  CommandResult res = run_command({"ip", "netns", "exec", o->router_ns_, "nft", router_ruleset(setup)});
+  CommandResult res =
+      run_command({"ip", "netns", "exec", o->router_ns_, "nft", router_ruleset(setup)});
   if (res.status != 0) {
     *error = "cannot install the router's nftables rules: " + res.output;
     return nullptr;
   }
   // The ruleset under test, restored inside the router namespace only.
-  const std::pair<const std::string*, const char*> rule_files[] = {{&setup.rules_v4, "iptables-restore"},
-                                                                   {&setup.rules_v6, "ip6tables-restore"}};
+  const std::pair<const std::string*, const char*> rule_files[] = {
+      {&setup.rules_v4, "iptables-restore"}, {&setup.rules_v6, "ip6tables-restore"}};
   for (const auto& [file, tool] : rule_files) {
     if (file->empty()) continue;
     res = run_command({"ip", "netns", "exec", o->router_ns_, tool, *file});
@@ -232,8 +237,8 @@ std::optional<KernelExpect> parse_expect_line(const std::string& line) {
     const std::string& t = tok[i];
     auto eq = t.find('=');
     if (eq == std::string::npos) {
-      if (t == "PERMANENT" || t.find("INACTIVE") != std::string::npos || t.find("USERSPACE") != std::string::npos ||
-          t.find(',') != std::string::npos) {
+      if (t == "PERMANENT" || t.find("INACTIVE") != std::string::npos ||
+          t.find("USERSPACE") != std::string::npos || t.find(',') != std::string::npos) {
         e.flags = t;
       } else {
         e.helper = t;
@@ -254,9 +259,11 @@ std::optional<KernelExpect> parse_expect_line(const std::string& line) {
     } else if (k == "dport") {
       e.tuple.dst_id = static_cast<std::uint16_t>(std::atoi(v.c_str()));
     } else if (k == "type") {
-      e.tuple.dst_id = static_cast<std::uint16_t>((std::atoi(v.c_str()) << 8) | (e.tuple.dst_id & 0xff));
+      e.tuple.dst_id =
+          static_cast<std::uint16_t>((std::atoi(v.c_str()) << 8) | (e.tuple.dst_id & 0xff));
     } else if (k == "code") {
-      e.tuple.dst_id = static_cast<std::uint16_t>((e.tuple.dst_id & 0xff00) | (std::atoi(v.c_str()) & 0xff));
+      e.tuple.dst_id =
+          static_cast<std::uint16_t>((e.tuple.dst_id & 0xff00) | (std::atoi(v.c_str()) & 0xff));
     }
   }
   if (have != 2) return std::nullopt;
@@ -296,6 +303,9 @@ std::optional<KernelEntry> parse_proc_line(const std::string& line) {
       cur->family = v6 ? kFamilyIPv6 : kFamilyIPv4;
       cur->proto = proto;
       if (!parse_addr(v, v6, cur->src)) return std::nullopt;
+    } else if (k == "zone") {
+      // After both tuples; the zone is part of both keys (no directional zones).
+      e.orig.zone = e.reply.zone = static_cast<std::uint16_t>(std::atoi(v.c_str()));
     } else if (cur == nullptr) {
       continue;
     } else if (k == "dst") {
@@ -307,7 +317,8 @@ std::optional<KernelEntry> parse_proc_line(const std::string& line) {
     } else if (k == "type") {
       cur->dst_id = static_cast<std::uint16_t>((std::atoi(v.c_str()) << 8) | (cur->dst_id & 0xff));
     } else if (k == "code") {
-      cur->dst_id = static_cast<std::uint16_t>((cur->dst_id & 0xff00) | (std::atoi(v.c_str()) & 0xff));
+      cur->dst_id =
+          static_cast<std::uint16_t>((cur->dst_id & 0xff00) | (std::atoi(v.c_str()) & 0xff));
     }
   }
   if (tuples != 2) return std::nullopt;

@@ -352,15 +352,17 @@ RuleEvaluator::WalkEnd RuleEvaluator::walk(Family f, Table t, Hook h, View& v, D
         i = 0;
         break;
       case TargetKind::Notrack:
-      case TargetKind::CtHelper:
+      case TargetKind::Ct:
         // xt_CT: only the first CT/NOTRACK a packet meets attaches anything;
         // the walk continues either way (XT_CONTINUE).
         if (!tmpl_set) {
           tmpl_set = true;
           if (r.target.kind == TargetKind::Notrack)
             d.tmpl.notrack = true;
-          else
+          else {
             d.tmpl.helper = r.target.helper;
+            d.tmpl.zone = r.target.zone;
+          }
         }
         ++i;
         break;

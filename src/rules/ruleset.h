@@ -128,15 +128,17 @@ enum class TargetKind : std::uint8_t {
   Return,
   Jump,
   Goto,
-  Notrack,   // -j NOTRACK and -j CT --notrack
-  CtHelper,  // -j CT --helper NAME
+  Notrack,  // -j NOTRACK and -j CT --notrack
+  Ct,       // -j CT --helper NAME and/or --zone N
 };
 
 struct Target {
   TargetKind kind = TargetKind::None;
   std::int32_t chain = -1;  // Jump/Goto: index into TableRules::chains
-  std::uint8_t helper = 0;  // CtHelper: helper id (0 = name unknown to this build)
-  std::string helper_name;  // CtHelper
+  std::uint8_t helper = 0;  // Ct: helper id (0 = none)
+  std::string helper_name;  // Ct: as written after --helper
+  bool zone_set = false;    // Ct: --zone given
+  std::uint16_t zone = 0;   // Ct: --zone N
   std::string reject_with;  // Reject: the ICMP/TCP reply type (never sent)
   std::string log_prefix;   // Log
   std::string name;         // as written after -j/-g (for output)

@@ -33,7 +33,10 @@ constexpr std::string_view kSupported =
     "-m limit --limit/--limit-burst; targets ACCEPT, DROP, REJECT [--reject-with], LOG "
     "[--log-prefix "
     "--log-level --log-tcp-sequence --log-tcp-options --log-ip-options --log-uid], RETURN, "
-    "-j/-g USER_CHAIN, NOTRACK, CT --notrack, CT --helper NAME (raw table)";
+    "-j/-g USER_CHAIN, NOTRACK, CT --notrack, CT [--helper NAME] [--zone ID] (raw table)";
+
+constexpr std::string_view kCtNeeds =
+    "-j CT needs --notrack, --helper NAME or --zone ID (other CT options are not supported)";
 
 struct Token {
   std::string text;
@@ -762,10 +765,9 @@ class Parser {
       }
     }
     if (neg) fail(neg_col, "'!' at the end of the rule");
-    if (r.target.kind == TargetKind::CtHelper && r.target.helper_name.empty() &&
+    if (r.target.kind == TargetKind::Ct && r.target.helper_name.empty() && !r.target.zone_set &&
         !r.target.name.empty()) {
-      fail(toks.back().col,
-           "-j CT needs --notrack or --helper NAME (other CT options are not supported)");
+      fail(toks.back().col, std::string(kCtNeeds));
     }
     if ((r.matches & kMState) || (r.matches & kMConntrack)) rs_.uses_conntrack = true;
     chain.rules.push_back(std::move(r));
@@ -1070,7 +1072,7 @@ class Parser {
       tg.kind = TargetKind::Notrack;
     } else if (v.text == "CT") {
       table_only(Table::Raw);
-      tg.kind = TargetKind::CtHelper;  // refined by --notrack / --helper
+      tg.kind = TargetKind::Ct;  // refined by --notrack / --helper / --zone
     } else {
       Hook h;
       if (is_builtin_name(v.text, h))
@@ -1137,7 +1139,7 @@ class Parser {
         return;
       }
     }
-    if (tg.kind == TargetKind::CtHelper && tg.name == "CT") {
+    if (tg.kind == TargetKind::Ct && tg.name == "CT") {
       if (o == "--notrack") {
         if (!tg.helper_name.empty()) fail(t.col, "CT --notrack with --helper");
         tg.kind = TargetKind::Notrack;
@@ -1160,6 +1162,26 @@ class Parser {
                                   helper_proto(tg.helper) == 6 ? "tcp" : "udp", c.r.proto));
         }
         return;
+      }
+      if (o == "--zone") {
+        const Token& v = arg();
+        unsigned long n = 0;
+        const bool numeric = !v.text.empty() && v.text.size() <= 5 &&
+                             v.text.find_first_not_of("0123456789") == std::string::npos;
+        if (numeric) n = std::stoul(v.text);
+        if (!numeric || n > 0xffff) {
+          fail(v.col, fmt::format("CT --zone wants a zone id 0-65535, not '{}' (zones taken from "
+                                  "the mark are not supported)",
+                                  v.text));
+        }
+        tg.zone_set = true;
+        tg.zone = static_cast<std::uint16_t>(n);
+        return;
+      }
+      if (o == "--zone-orig" || o == "--zone-reply") {
+        fail(t.col, fmt::format("unsupported option '{}': direction-specific zones are not "
+                                "supported, only CT --zone N for both directions",
+                                o));
       }
     }
     if (tg.kind == TargetKind::Notrack && tg.name == "CT" && o == "--helper")
@@ -1195,9 +1217,9 @@ class Parser {
     for (std::size_t ci = 0; ci < tr.chains.size(); ++ci) check_loop(tr, ci, mark);
     for (Chain& ch : tr.chains) {
       for (Rule& r : ch.rules) {
-        if (r.target.kind == TargetKind::CtHelper && r.target.helper == 0) {
+        if (r.target.kind == TargetKind::Ct && r.target.helper == 0 && !r.target.zone_set) {
           line_ = r.line;
-          fail(0, "-j CT needs --notrack or --helper NAME (other CT options are not supported)");
+          fail(0, std::string(kCtNeeds));
         }
       }
     }

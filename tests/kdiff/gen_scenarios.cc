@@ -9,8 +9,8 @@
 // Options in DIR/NAME.args are shell words (quotes allowed); `@DIR@` stands
 // for DIR, where a scenario's ruleset is written as NAME.rules / NAME.rules6
 // (iptables-save format).
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -43,20 +43,24 @@ struct Ctx {
     frames.push_back({t, std::move(b)});
   }
   // Client -> server / server -> client TCP segments.
-  Bytes co(std::uint8_t f, std::uint32_t seq, std::uint32_t ack, std::string data = "", TcpOpts o = {}) {
+  Bytes co(std::uint8_t f, std::uint32_t seq, std::uint32_t ack, std::string data = "",
+           TcpOpts o = {}) {
     TcpSpec sp;
     sp.flags = f, sp.seq = seq, sp.ack = ack, sp.payload = std::move(data), sp.opts = std::move(o);
     return tcp(c, s, sp);
   }
-  Bytes so(std::uint8_t f, std::uint32_t seq, std::uint32_t ack, std::string data = "", TcpOpts o = {}) {
+  Bytes so(std::uint8_t f, std::uint32_t seq, std::uint32_t ack, std::string data = "",
+           TcpOpts o = {}) {
     TcpSpec sp;
     sp.flags = f, sp.seq = seq, sp.ack = ack, sp.payload = std::move(data), sp.opts = std::move(o);
     return tcp(s, c, sp);
   }
-  void o(std::uint8_t f, std::uint32_t seq, std::uint32_t ack, std::string data = "", std::int64_t gap = 10 * kMs) {
+  void o(std::uint8_t f, std::uint32_t seq, std::uint32_t ack, std::string data = "",
+         std::int64_t gap = 10 * kMs) {
     add(co(f, seq, ack, std::move(data), syn_opts(f)), gap);
   }
-  void r(std::uint8_t f, std::uint32_t seq, std::uint32_t ack, std::string data = "", std::int64_t gap = 10 * kMs) {
+  void r(std::uint8_t f, std::uint32_t seq, std::uint32_t ack, std::string data = "",
+         std::int64_t gap = 10 * kMs) {
     add(so(f, seq, ack, std::move(data), syn_opts(f)), gap);
   }
   static TcpOpts syn_opts(std::uint8_t f) {
@@ -114,7 +118,8 @@ struct Conv {
 // Splits an IP packet into fragments of `step` payload bytes (a multiple of
 // 8), in the order given by `order` (indices; empty = in order). IPv6 gets
 // a fragment header after the fixed header.
-std::vector<Bytes> fragment(const Bytes& pkt, std::size_t step, std::uint32_t id, std::vector<int> order = {}) {
+std::vector<Bytes> fragment(const Bytes& pkt, std::size_t step, std::uint32_t id,
+                            std::vector<int> order = {}) {
   const bool v6 = (pkt[0] >> 4) == 6;
   const std::size_t hl = v6 ? 40 : static_cast<std::size_t>(pkt[0] & 0x0f) * 4;
   const Bytes payload(pkt.begin() + static_cast<std::ptrdiff_t>(hl), pkt.end());
@@ -127,9 +132,10 @@ std::vector<Bytes> fragment(const Bytes& pkt, std::size_t step, std::uint32_t id
       const std::uint8_t next = f[6];
       f[6] = 44;
       const std::uint16_t fo = static_cast<std::uint16_t>(off | (more ? 1 : 0));
-      f.insert(f.end(), {next, 0, static_cast<std::uint8_t>(fo >> 8), static_cast<std::uint8_t>(fo & 0xff),
-                         static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),
-                         static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id)});
+      f.insert(f.end(),
+               {next, 0, static_cast<std::uint8_t>(fo >> 8), static_cast<std::uint8_t>(fo & 0xff),
+                static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),
+                static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id)});
       const std::size_t plen = 8 + n;
       f[4] = static_cast<std::uint8_t>(plen >> 8);
       f[5] = static_cast<std::uint8_t>(plen & 0xff);
@@ -159,9 +165,11 @@ std::string ip_text(const Endpoint& e) { return format_addr(e.addr, e.v6); }
 // The seed chapter's firewall: new connections only from the inside
 // (the client side), only ESTABLISHED and RELATED back in.
 std::string seed_ruleset(bool v6) {
-  return std::string("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-                     "-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT\n") +
-         "-A FORWARD -s " + (v6 ? "2001:db8:1::/64" : "192.0.2.0/24") + " -m state --state NEW -j ACCEPT\nCOMMIT\n";
+  return std::string(
+             "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+             "-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT\n") +
+         "-A FORWARD -s " + (v6 ? "2001:db8:1::/64" : "192.0.2.0/24") +
+         " -m state --state NEW -j ACCEPT\nCOMMIT\n";
 }
 
 // An active-mode FTP session whose data connection (server port 20 to the
@@ -188,7 +196,8 @@ void ftp_active(Ctx& x, const std::string& cmd, std::uint16_t data_port) {
 }
 
 // Passive mode: the server announces a port, the client connects to it.
-void ftp_passive(Ctx& x, const std::string& cmd, const std::string& reply, std::uint16_t data_port) {
+void ftp_passive(Ctx& x, const std::string& cmd, const std::string& reply,
+                 std::uint16_t data_port) {
   Endpoint cc = Ctx::ep(x.c, 40000), sc = Ctx::ep(x.s, 21);
   Conv ctl(x, cc, sc, 1000, 5000);
   ctl.open();
@@ -207,7 +216,8 @@ void ftp_passive(Ctx& x, const std::string& cmd, const std::string& reply, std::
 }
 
 std::string dcc_addr(const Endpoint& e) {
-  return std::to_string(static_cast<std::uint32_t>(e.addr.b[0]) << 24 | static_cast<std::uint32_t>(e.addr.b[1]) << 16 |
+  return std::to_string(static_cast<std::uint32_t>(e.addr.b[0]) << 24 |
+                        static_cast<std::uint32_t>(e.addr.b[1]) << 16 |
                         static_cast<std::uint32_t>(e.addr.b[2]) << 8 | e.addr.b[3]);
 }
 
@@ -218,7 +228,8 @@ void irc_dcc(Ctx& x, const std::string& type_and_arg, std::uint16_t port) {
   irc.open();
   irc.a_says("NICK alice\r\nUSER alice 0 * :Alice\r\n");
   irc.b_says(":irc.example 001 alice :Welcome\r\n");
-  irc.a_says("PRIVMSG bob :\1DCC " + type_and_arg + " " + dcc_addr(x.c) + " " + std::to_string(port) + "\1\r\n");
+  irc.a_says("PRIVMSG bob :\1DCC " + type_and_arg + " " + dcc_addr(x.c) + " " +
+             std::to_string(port) + "\1\r\n");
   Conv dcc(x, ep4("198.51.100.7", 45000), Ctx::ep(x.c, port), 80000, 20000);
   dcc.open();
   dcc.a_says("hello");
@@ -229,9 +240,12 @@ void irc_dcc(Ctx& x, const std::string& type_and_arg, std::uint16_t port) {
 // TFTP: request to port 69; the server answers from a new port.
 void tftp(Ctx& x, bool write) {
   const Endpoint c = Ctx::ep(x.c, 40020), s69 = Ctx::ep(x.s, 69), sd = Ctx::ep(x.s, 50001);
-  const std::string req = std::string("\0", 1) + (write ? "\2" : "\1") + std::string("file.txt\0octet\0", 15);
+  const std::string req =
+      std::string("\0", 1) + (write ? "\2" : "\1") + std::string("file.txt\0octet\0", 15);
   x.add(udp(c, s69, req));
-  auto blk = [](char op, char n, std::string data = "") { return std::string("\0", 1) + op + std::string("\0", 1) + n + data; };
+  auto blk = [](char op, char n, std::string data = "") {
+    return std::string("\0", 1) + op + std::string("\0", 1) + n + data;
+  };
   if (write) {
     x.add(udp(sd, c, blk('\4', '\0')));
     x.add(udp(c, sd, blk('\3', '\1', std::string(100, 'w'))));
@@ -378,7 +392,8 @@ std::vector<Scenario> scenarios() {
   v.push_back({"icmp-address-mask", false, [](Ctx& x) {
                  const std::string mask(4, '\0');
                  x.add(icmp(x.c.addr, x.s.addr, false, 17, 0, icmp_echo_body(9, 1, mask)));
-                 x.add(icmp(x.s.addr, x.c.addr, false, 18, 0, icmp_echo_body(9, 1, std::string("\xff\xff\xff\0", 4))));
+                 x.add(icmp(x.s.addr, x.c.addr, false, 18, 0,
+                            icmp_echo_body(9, 1, std::string("\xff\xff\xff\0", 4))));
                }});
   // ICMP errors come from the server side, addressed to the client whose
   // packet they quote (the kernel checks outer daddr == inner saddr).
@@ -418,15 +433,20 @@ std::vector<Scenario> scenarios() {
                }});
   v.push_back({"ftp-active-eprt", true, [](Ctx& x) {
                  x.args = "--helper ftp";
-                 ftp_active(x, std::string("EPRT |") + (x.v6 ? "2" : "1") + "|" + ip_text(x.c) + "|40001|\r\n", 40001);
+                 ftp_active(x,
+                            std::string("EPRT |") + (x.v6 ? "2" : "1") + "|" + ip_text(x.c) +
+                                "|40001|\r\n",
+                            40001);
                }});
   v.push_back({"ftp-passive-pasv", false, [](Ctx& x) {
                  x.args = "--helper ftp";
-                 ftp_passive(x, "PASV\r\n", "227 Entering Passive Mode (198,51,100,2,195,80)\r\n", 50000);
+                 ftp_passive(x, "PASV\r\n", "227 Entering Passive Mode (198,51,100,2,195,80)\r\n",
+                             50000);
                }});
   v.push_back({"ftp-passive-epsv", true, [](Ctx& x) {
                  x.args = "--helper ftp";
-                 ftp_passive(x, "EPSV\r\n", "229 Entering Extended Passive Mode (|||50000|)\r\n", 50000);
+                 ftp_passive(x, "EPSV\r\n", "229 Entering Extended Passive Mode (|||50000|)\r\n",
+                             50000);
                }});
   // The FTP helper's edge cases (linux-core.md §7.4). A PORT that starts
   // right but does not parse is dropped by the helper (at confirm: the packet
@@ -487,33 +507,36 @@ std::vector<Scenario> scenarios() {
                  x.args = "--helper tftp";
                  tftp(x, true);
                }});
-  v.push_back({"amanda", true, [](Ctx& x) {
-                 x.args = "--helper amanda";
-                 const Endpoint c = Ctx::ep(x.c, 40030), s = Ctx::ep(x.s, 10080);
-                 x.add(udp(c, s, "Amanda 2.6 REQ HANDLE 000-00000001 SEQ 1\nSERVICE sendbackup\n"));
-                 x.add(udp(s, c, "Amanda 2.6 REP HANDLE 000-00000001 SEQ 1\nCONNECT DATA 50010 MESG 50011 INDEX 50012\n"
-                                 "OPTIONS features=ffff;\n"));
-                 Conv d(x, Ctx::ep(x.c, 40031), Ctx::ep(x.s, 50010), 1000, 5000);
-                 d.open();
-                 d.b_says(std::string(100, 'a'));
-               }});
+  v.push_back(
+      {"amanda", true, [](Ctx& x) {
+         x.args = "--helper amanda";
+         const Endpoint c = Ctx::ep(x.c, 40030), s = Ctx::ep(x.s, 10080);
+         x.add(udp(c, s, "Amanda 2.6 REQ HANDLE 000-00000001 SEQ 1\nSERVICE sendbackup\n"));
+         x.add(udp(
+             s, c,
+             "Amanda 2.6 REP HANDLE 000-00000001 SEQ 1\nCONNECT DATA 50010 MESG 50011 INDEX 50012\n"
+             "OPTIONS features=ffff;\n"));
+         Conv d(x, Ctx::ep(x.c, 40031), Ctx::ep(x.s, 50010), 1000, 5000);
+         d.open();
+         d.b_says(std::string(100, 'a'));
+       }});
 
   // Defragmentation (linux-core.md §9): a 3000-byte UDP query in 1480-byte
   // fragments (1232 on IPv6), then an unfragmented reply.
   v.push_back({"frag-udp-inorder", true, [](Ctx& x) {
-                 Bytes q = udp(Ctx::ep(x.c, 5353), Ctx::ep(x.s, 53), std::string(3000, 'f'), false, false,
-                               IpSpec{64, 77, false});
+                 Bytes q = udp(Ctx::ep(x.c, 5353), Ctx::ep(x.s, 53), std::string(3000, 'f'), false,
+                               false, IpSpec{64, 77, false});
                  for (auto& f : fragment(q, x.v6 ? 1232 : 1480, 77)) x.add(f);
                  x.add(x.udp_s("reply"));
                }});
   v.push_back({"frag-udp-outoforder", true, [](Ctx& x) {
-                 Bytes q = udp(Ctx::ep(x.c, 5353), Ctx::ep(x.s, 53), std::string(3000, 'f'), false, false,
-                               IpSpec{64, 78, false});
+                 Bytes q = udp(Ctx::ep(x.c, 5353), Ctx::ep(x.s, 53), std::string(3000, 'f'), false,
+                               false, IpSpec{64, 78, false});
                  for (auto& f : fragment(q, x.v6 ? 1232 : 1480, 78, {2, 0, 1})) x.add(f);
                  x.add(x.udp_s("reply"));
                  // The reply fragmented too, last fragment first.
-                 Bytes r = udp(Ctx::ep(x.s, 53), Ctx::ep(x.c, 5353), std::string(2000, 'g'), false, false,
-                               IpSpec{64, 79, false});
+                 Bytes r = udp(Ctx::ep(x.s, 53), Ctx::ep(x.c, 5353), std::string(2000, 'g'), false,
+                               false, IpSpec{64, 79, false});
                  for (auto& f : fragment(r, 1232, 79, {1, 0})) x.add(f);
                }});
 
@@ -563,11 +586,30 @@ std::vector<Scenario> scenarios() {
                  x.r(ACK, 5001, 1003);
                  x.o(SYN | FIN, 2000, 0);  // invalid flags
                }});
+  // linux-core.md §13 vector 22: CT --zone 5 on the client's UDP flow to
+  // port 5353 only; the server's reply is in zone 0 and becomes a second,
+  // separate NEW entry there.
+  v.push_back({"rules-ct-zone", true, [](Ctx& x) {
+                 const std::string r =
+                     "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                     "-A PREROUTING -p udp --dport 5353 -j CT --zone 5\nCOMMIT\n";
+                 (x.v6 ? x.rules6 : x.rules4) = r;
+                 x.args = std::string(x.v6 ? "--rules6 @DIR@/rules-ct-zone-v6.rules6"
+                                           : "--rules @DIR@/rules-ct-zone.rules");
+                 const Endpoint a = Ctx::ep(x.c, 7000), b = Ctx::ep(x.s, 5353);
+                 x.add(udp(a, b, "query"));
+                 x.add(udp(b, a, "reply"));
+                 x.add(udp(a, b, "query2"), 300 * kMs);
+                 x.add(udp(b, a, "reply2"));
+               }});
   v.push_back({"rules-inbound-syn-drop", true, [](Ctx& x) {
                  const std::string net = x.v6 ? "2001:db8:1::/64" : "192.0.2.0/24";
-                 const std::string r = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-                                       "-A FORWARD -d " + net + " -p tcp --syn -m conntrack --ctstate NEW -j DROP\n"
-                                       "COMMIT\n";
+                 const std::string r =
+                     "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                     "-A FORWARD -d " +
+                     net +
+                     " -p tcp --syn -m conntrack --ctstate NEW -j DROP\n"
+                     "COMMIT\n";
                  (x.v6 ? x.rules6 : x.rules4) = r;
                  x.args = std::string(x.v6 ? "--rules6 @DIR@/rules-inbound-syn-drop-v6.rules6"
                                            : "--rules @DIR@/rules-inbound-syn-drop.rules");
@@ -616,6 +658,7 @@ int main(int argc, char** argv) {
       ++written;
     }
   }
-  if (arg != "--list") std::printf("gen_scenarios: wrote %d scenarios to %s\n", written, arg.c_str());
+  if (arg != "--list")
+    std::printf("gen_scenarios: wrote %d scenarios to %s\n", written, arg.c_str());
   return 0;
 }

@@ -174,7 +174,7 @@ TEST(JsonFormat, TcpEntryObject) {
             "{\"proto\": \"tcp\", \"protonum\": 6, \"state\": \"ESTABLISHED\", \"timeout\": 431999, "
             "\"orig\": {\"src\": \"192.0.2.1\", \"dst\": \"198.51.100.2\", \"sport\": 40000, "
             "\"dport\": 80}, \"reply\": {\"src\": \"198.51.100.2\", \"dst\": \"192.0.2.1\", "
-            "\"sport\": 80, \"dport\": 40000}, \"unreplied\": false, \"assured\": true}\n");
+            "\"sport\": 80, \"dport\": 40000}, \"unreplied\": false, \"assured\": true, \"zone\": 0}\n");
 }
 
 TEST(JsonFormat, IcmpAndGenericEntryObjects) {
@@ -188,7 +188,7 @@ TEST(JsonFormat, IcmpAndGenericEntryObjects) {
               "\"orig\": {\"src\": \"192.0.2.1\", \"dst\": \"198.51.100.2\", \"type\": 8, "
               "\"code\": 0, \"id\": 7}, \"reply\": {\"src\": \"198.51.100.2\", \"dst\": "
               "\"192.0.2.1\", \"type\": 0, \"code\": 0, \"id\": 7}, \"unreplied\": true, "
-              "\"assured\": false}\n");
+              "\"assured\": false, \"zone\": 0}\n");
   }
   {
     Engine e;
@@ -197,7 +197,7 @@ TEST(JsonFormat, IcmpAndGenericEntryObjects) {
               "{\"proto\": \"unknown\", \"protonum\": 99, \"state\": null, \"timeout\": 600, "
               "\"orig\": {\"src\": \"2001:db8::1\", \"dst\": \"2001:db8::2\"}, \"reply\": "
               "{\"src\": \"2001:db8::2\", \"dst\": \"2001:db8::1\"}, \"unreplied\": true, "
-              "\"assured\": false}\n");
+              "\"assured\": false, \"zone\": 0}\n");
   }
 }
 

@@ -36,7 +36,8 @@ class L4Engine {
   explicit L4Engine(const Config& c) : engine(c) {}
 
   Result send(std::int64_t at_ms, const Bytes& pkt, Hook hook = Hook::Network) {
-    return engine.process(std::span<const std::uint8_t>(pkt.data(), pkt.size()), ms(at_ms), hook);
+    return engine.process(std::span<const std::uint8_t>(pkt.data(), pkt.size()), ms(at_ms), hook,
+                          tmpl);
   }
   // Whether an entry with tuple `t` (either direction) is still alive after
   // garbage collection at `at_ms`. Time only moves forward.
@@ -54,6 +55,7 @@ class L4Engine {
     EXPECT_FALSE(alive_at(from_ms + secs * 1000, t)) << "outlived its timeout";
   }
   Engine engine;
+  CtTemplate tmpl{};  // what the raw table attaches to every packet send()s
 };
 
 inline Tuple make_tuple(const Addr& s, const Addr& d, bool v6, std::uint8_t proto,

@@ -216,6 +216,37 @@ TEST(RuleEval, RawCtHelperAttachesHelper) {
   EXPECT_EQ(d.ct.conn->helper, helper_id("ftp"));
 }
 
+// linux-core.md §13 vector 22: CT --zone 5 on A->B udp/5353 puts the entry in
+// zone 5; B's reply is not matched by the zone rule, so it is looked up in
+// zone 0, does not see the zone-5 entry and is NEW there: two entries.
+TEST(RuleEval, CtZoneSeparatesTheReplyIntoItsOwnEntry) {
+  Fw fw(
+      "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      "-A PREROUTING -p udp --dport 5353 -j CT --zone 5\nCOMMIT\n" +
+      filter("", "ACCEPT"));
+  const test::Endpoint a = test::ep4("192.0.2.10", 7000);
+  const test::Endpoint b = test::ep4("203.0.113.5", 5353);
+  Decision d = fw.send(test::udp(a, b, "q"));
+  EXPECT_EQ(d.tmpl.zone, 5);
+  EXPECT_EQ(d.ct.state, CtState::New);
+  ASSERT_NE(d.ct.conn, nullptr);
+  EXPECT_EQ(d.ct.conn->orig.zone, 5);
+  d = fw.send(test::udp(b, a, "r"));
+  EXPECT_EQ(d.tmpl.zone, 0);
+  EXPECT_EQ(d.ct.state, CtState::New);
+  EXPECT_EQ(d.ct.direction, Direction::Original);
+  ASSERT_NE(d.ct.conn, nullptr);
+  EXPECT_EQ(d.ct.conn->orig.zone, 0);
+  EXPECT_EQ(fw.engine.stats().entries, 2u);
+  // The next query is in zone 5 again and finds its own (still unreplied) entry.
+  d = fw.send(test::udp(a, b, "q2"));
+  EXPECT_EQ(d.ct.state, CtState::New);
+  EXPECT_EQ(d.ct.direction, Direction::Original);
+  EXPECT_EQ(d.ct.conn->orig.zone, 5);
+  EXPECT_FALSE(d.ct.conn->has(kStatusSeenReply));
+  EXPECT_EQ(fw.engine.stats().entries, 2u);
+}
+
 TEST(RuleEval, ConntrackMatchOptions) {
   Fw fw(filter(
       "-A FORWARD -m conntrack --ctstatus CONFIRMED -j LOG --log-prefix \"confirmed \"\n"

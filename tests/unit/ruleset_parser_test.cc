@@ -214,10 +214,30 @@ TEST(RulesetParser, RawTargets) {
   EXPECT_EQ(ch[0].rules[0].target.kind, TargetKind::Notrack);
   EXPECT_EQ(ch[0].rules[1].target.kind, TargetKind::Notrack);
   const Target& t = ch[1].rules[0].target;
-  EXPECT_EQ(t.kind, TargetKind::CtHelper);
+  EXPECT_EQ(t.kind, TargetKind::Ct);
   EXPECT_EQ(t.helper_name, "ftp");
   EXPECT_EQ(t.helper, helper_id("ftp"));
   EXPECT_NE(t.helper, 0);
+  EXPECT_FALSE(t.zone_set);
+}
+
+TEST(RulesetParser, CtZone) {
+  Ruleset rs = parse_ok(
+      "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      "-A PREROUTING -p udp --dport 5353 -j CT --zone 5\n"
+      "-A PREROUTING -p tcp --dport 21 -j CT --helper ftp --zone 65535\n"
+      "-A OUTPUT -j CT --zone 0\nCOMMIT\n");
+  const auto& ch = rs.tables[0][0].chains;
+  const Target& a = ch[0].rules[0].target;
+  EXPECT_EQ(a.kind, TargetKind::Ct);
+  EXPECT_TRUE(a.zone_set);
+  EXPECT_EQ(a.zone, 5);
+  EXPECT_EQ(a.helper, 0);
+  const Target& b = ch[0].rules[1].target;
+  EXPECT_EQ(b.zone, 65535);
+  EXPECT_EQ(b.helper, helper_id("ftp"));
+  EXPECT_TRUE(ch[1].rules[0].target.zone_set);  // zone 0 given explicitly is a valid CT rule
+  EXPECT_EQ(ch[0].rules[0].spec, "-p udp --dport 5353 -j CT --zone 5");
 }
 
 TEST(RulesetParser, SpecKeptWithoutCounters) {
@@ -283,9 +303,18 @@ TEST(RulesetParserErrors, NameLineAndColumn) {
       "nosuch\nCOMMIT\n",
       4, 37, "unknown helper 'nosuch'");
   expect_error(
-      "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -j CT --zone "
+      "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -j CT "
+      "--zone-orig "
       "1\nCOMMIT\n",
-      4, 28, "unsupported option '--zone'");
+      4, 28, "direction-specific zones are not supported");
+  expect_error(
+      "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -j CT --zone "
+      "mark\nCOMMIT\n",
+      4, 35, "zone id 0-65535, not 'mark'");
+  expect_error(
+      "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -j CT --zone "
+      "65536\nCOMMIT\n",
+      4, 35, "zone id 0-65535");
   expect_error(filter("-A FORWARD -p udp -j REJECT --reject-with tcp-reset\n"), 6, 43,
                "needs -p tcp");
   expect_error(filter(":USR - [0:0]\n"), 6, 2, "already exists");
