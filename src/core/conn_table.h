@@ -90,6 +90,11 @@ class ConnTable {
       const char* p = reinterpret_cast<const char*>(&at(slot));
       __builtin_prefetch(p);
       __builtin_prefetch(p + sizeof(Conn) - 1);
+      // GCC 12 treats __builtin_prefetch as free of side effects, finds this
+      // function pure, and deletes every call whose (void) result is unused:
+      // the entry prefetch silently vanished from the batch path. An empty
+      // asm statement is a side effect the optimiser must keep.
+      asm volatile("" : : "r"(p));
     }
   }
 

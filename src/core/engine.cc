@@ -6,6 +6,7 @@
 
 #include "core/engine_core.h"
 #include "core/l4_dispatch.h"
+#include "core/tuple_tail.h"
 #include "proto/icmp_error.h"
 
 namespace ctrack {
@@ -345,23 +346,30 @@ Result EngineCore::icmp_error_related(const Packet& pkt, std::uint16_t zone) {
 template <class T>
 Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
   const L4Ctx ctx{cfg_, now_, hook};
+  // Every path returns this one object, so that it is built in the caller's
+  // return slot (NRVO) instead of being copied there: a copy would read the
+  // fields back as wide words right after their narrow stores
+  // (store-forwarding stalls, see core/tuple_tail.h).
+  Result res;
 
   if constexpr (T::kProto == kProtoICMP || T::kProto == kProtoICMPv6) {
     const IcmpClassification cls = icmp_classify(pkt, ctx);
     switch (cls.cls) {
       case IcmpClass::Invalid:
         ++(cls.counts_as_error ? stats_.error : stats_.invalid);
-        return invalid_result(cls.reason);
+        res.reason = cls.reason;
+        return res;
       case IcmpClass::Untracked:
-        return untracked_result(pkt);
+        res = untracked_result(pkt);
+        return res;
       case IcmpClass::Error:
-        return icmp_error_related(pkt, tmpl.zone);
+        res = icmp_error_related(pkt, tmpl.zone);
+        return res;
       case IcmpClass::Query:
         break;
     }
   }
 
-  Result res;
   Tuple t;
   t.src = pkt.src;
   t.dst = pkt.dst;
@@ -370,8 +378,10 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
   t.zone = tmpl.zone;
   if (!T::tuple(pkt, t)) {
     ++stats_.invalid;
-    return invalid_result(InvalidReason::L4NoTuple);
+    res.reason = InvalidReason::L4NoTuple;
+    return res;
   }
+  seal_tuple_tail(t);
   res.has_tuple = true;
   res.tuple = t;
   if (pkt.proto == kProtoTCP && pkt.l4_len() >= 14) res.tcp_flags = pkt.l4()[13];

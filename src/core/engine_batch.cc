@@ -8,17 +8,15 @@
 // arrives at the very tuple it was computed for, and the parse of stage 1
 // is handed to track() for the very bytes it was made from.
 #include <algorithm>
+#include <new>
+#include <type_traits>
 
 #include "core/engine_core.h"
 #include "core/l4_dispatch.h"
+#include "core/tuple_tail.h"
 
 namespace ctrack {
 namespace {
-
-// Packets hashed and prefetched ahead of the lookups. Large enough to cover
-// the memory latency, small enough that the prefetched lines (2 per packet)
-// are still in L1/L2 when the packet is tracked.
-constexpr std::size_t kWindow = 32;
 
 // Below this much table memory (bucket array + entries) lookups hit the
 // caches anyway and the look-ahead pass is pure overhead: skip it.
@@ -35,11 +33,12 @@ void EngineCore::process_batch(std::span<const BatchPacket> pkts, std::span<Resu
   in_batch_ = true;
   const bool look_ahead = table_.memory_bytes() > kPrefetchAboveBytes;
 
-  std::uint32_t hashes[kWindow] = {};
-  Tuple tuples[kWindow];
-  bool hashed[kWindow] = {};
-  Packet parsed[kWindow];
-  InvalidReason parse_err[kWindow] = {};
+  // Packets hashed and prefetched ahead of the lookups: enough to cover the
+  // memory latency, few enough that the prefetched lines (2 per packet) are
+  // still in L1/L2 when the packet is tracked.
+  constexpr std::size_t kWindow = BatchScratch::kWindow;
+  if (!batch_scratch_) batch_scratch_ = std::make_unique<BatchScratch>();
+  auto& [hashes, tuples, hashed, parsed, parse_err] = *batch_scratch_;
   for (std::size_t base = 0; base < n; base += kWindow) {
     const std::size_t w = std::min(kWindow, n - base);
     // Stage 1: tuple and hash of every packet that takes the plain lookup
@@ -61,6 +60,7 @@ void EngineCore::process_batch(std::span<const BatchPacket> pkts, std::span<Resu
           t.proto = pkt.proto;
           t.zone = bp.tmpl.zone;
           if (!T::tuple(pkt, t)) return;
+          seal_tuple_tail(t);
           Tuple inv;
           hashes[i] = table_.hash(t, T::invert(t, inv) ? &inv : nullptr);
           hashed[i] = true;
@@ -70,18 +70,25 @@ void EngineCore::process_batch(std::span<const BatchPacket> pkts, std::span<Resu
     }
     // Stage 2: the bucket heads have (mostly) arrived; fetch the entries.
     for (std::size_t i = 0; i < w; ++i) {
-      if (hashed[i]) table_.prefetch_first(hashes[i]);
+      if (look_ahead && hashed[i]) table_.prefetch_first(hashes[i]);
     }
     // Stage 3: the ordinary pipeline, packet after packet (process() ==
     // track() + confirm()).
     for (std::size_t i = 0; i < w; ++i) {
       const BatchPacket& bp = pkts[base + i];
-      hint_valid_ = hashed[i];
-      hint_hash_ = hashes[i];
-      hint_tuple_ = tuples[i];
+      hint_valid_ = look_ahead && hashed[i];
+      if (hint_valid_) {
+        hint_hash_ = hashes[i];
+        hint_tuple_ = tuples[i];
+      }
       parsed_ = look_ahead ? &parsed[i] : nullptr;
       parsed_err_ = parse_err[i];
-      out[base + i] = track(bp.l3, bp.now, hook, bp.tmpl);
+      // Constructed in place (guaranteed copy elision) rather than assigned:
+      // copying a Result whose fields were just written one by one would
+      // read them back as wide words before the narrow stores retire
+      // (store-forwarding stalls, see core/tuple_tail.h).
+      static_assert(std::is_trivially_destructible_v<Result>);
+      ::new (static_cast<void*>(&out[base + i])) Result(track(bp.l3, bp.now, hook, bp.tmpl));
       hint_valid_ = false;
       parsed_ = nullptr;
       if (!confirm()) {  // the entry's helper dropped it, as in process()

@@ -3,6 +3,7 @@
 // are handled before lookup by icmp_classify (icmp_error.cc).
 #include "proto/icmp_tracker.h"
 
+#include "core/tuple_tail.h"
 #include "proto/icmp_types.h"
 
 namespace ctrack {
@@ -19,11 +20,11 @@ bool icmp_query_tuple(const Packet& pkt, Tuple& t) {
 bool icmp_query_invert(bool v6, const Tuple& in, Tuple& out) {
   const std::uint8_t inverse = icmp::table(v6)[in.icmp_type()].inverse;
   if (inverse == icmp::kNoInverse) return false;
-  out = in;
   out.src = in.dst;
   out.dst = in.src;
   // Identifier and code are kept: an echo with code 5 expects a reply with code 5.
-  out.dst_id = static_cast<std::uint16_t>(inverse << 8 | in.icmp_code());
+  set_tuple_tail(out, in.src_id, static_cast<std::uint16_t>(inverse << 8 | in.icmp_code()),
+                 in.family, in.proto, in.zone);
   return true;
 }
 

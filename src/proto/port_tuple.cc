@@ -2,6 +2,7 @@
 // of the transport header are the source and destination ports, which is all
 // the kernel reads to build the tuple (an ICMP error quoting only 4 bytes of
 // such a header can therefore still be matched).
+#include "core/tuple_tail.h"
 #include "proto/l4proto.h"
 
 namespace ctrack {
@@ -15,11 +16,9 @@ bool port_tuple(const Packet& pkt, Tuple& t) {
 }
 
 bool port_invert(const Tuple& in, Tuple& out) {
-  out = in;
   out.src = in.dst;
   out.dst = in.src;
-  out.src_id = in.dst_id;
-  out.dst_id = in.src_id;
+  set_tuple_tail(out, in.dst_id, in.src_id, in.family, in.proto, in.zone);
   return true;
 }
 
