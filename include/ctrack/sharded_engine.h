@@ -19,13 +19,14 @@
 //    ports (request and reply share it). Protocols without a tracker (the
 //    generic tuple has no ports) are steered by the address pair alone. All
 //    fragments of a datagram (first included) are steered by address pair and
-//    protocol, so the engine's defragmenter gets them all on one shard. KNOWN
-//    GAP: the reassembled datagram is then tracked on that shard, while the
-//    flow's unfragmented packets go by 5-tuple; a flow mixing both can split.
-//    The fix is to defragment in the front (Engine::reassemble on a front-owned
-//    engine) and steer the datagram by its 5-tuple; (src, dst, id) steering
-//    alone cannot work, for the same reason. Packets that
-//    do not parse go to shard 0; their verdict does not depend on any state.
+//    protocol, so the engine's defragmenter gets them all on one shard; but
+//    the reassembled datagram is then tracked on that shard, while the
+//    flow's unfragmented packets go by 5-tuple, so a flow mixing both splits.
+//    A caller with fragmented traffic therefore defragments in the front
+//    (Engine::reassemble on an engine of its own) and steers the whole
+//    datagram, which has ports, as `ctrack replay --threads` does
+//    (src/cli/replay_sharded.cc). Packets that do not parse go to shard 0;
+//    their verdict does not depend on any state.
 //  * No lock on the packet path: a shard is touched only by its own thread;
 //    the front owns only the clock.
 //  * Time. The front keeps the capture's running maximum timestamp (what one

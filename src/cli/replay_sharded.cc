@@ -14,16 +14,16 @@
 // Formatting happens on the worker, right after the packet, because a
 // Result's entry (and the shard's clock that its timeout is read against) is
 // only valid until the shard's next packet.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <sys/stat.h>
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "cli/replay_display.h"
 #include "cli/replay_options.h"
@@ -57,17 +57,28 @@ struct Item {
   std::uint64_t index = 0;  // frame number in its file
   Timestamp ts = 0;         // capture time (what the output shows)
   bool sweep_only = false;  // GC work of a packet on another shard
+  // A datagram the front reassembled: `off`/`len` hold the datagram, which
+  // the shard tracks; `frag_off`/`frag_len` the fragment that completed it,
+  // which the display reads as one Engine's replay does; `frames_off`/
+  // `frames_len` the frame numbers of its fragments in ShardWork::frames.
+  FragStatus frag = FragStatus::None;
+  std::uint32_t datagram = 0;
+  std::uint16_t frag_count = 0;
+  std::uint32_t frag_off = 0, frag_len = 0;
+  std::uint32_t frames_off = 0, frames_len = 0;
 };
 
 // One shard's share of an epoch.
 struct ShardWork {
   std::vector<std::uint8_t> bytes;
   std::vector<Item> items;
+  std::vector<std::uint64_t> frames;  // fragment frame numbers of reassembled datagrams
   std::string out;
   std::vector<std::uint32_t> ends;  // end offset in `out` of each packet's line
   void clear() {
     bytes.clear();
     items.clear();
+    frames.clear();
     out.clear();
     ends.clear();
   }
@@ -88,7 +99,7 @@ struct Epoch {
 class ShardedReplayer {
  public:
   explicit ShardedReplayer(const ReplayOptions& opts)
-      : opts_(opts), se_(opts.config, opts.threads), epochs_(kEpochsInFlight) {
+      : opts_(opts), se_(opts.config, opts.threads), front_(opts.config), epochs_(kEpochsInFlight) {
     for (Epoch& e : epochs_) e.work.resize(se_.size());
   }
 
@@ -162,7 +173,7 @@ class ShardedReplayer {
           front_line(e);
         }
       } else {
-        dispatch(frame, frame.data.subspan(link.l3_offset));
+        defragment_and_dispatch(frame, frame.data.subspan(link.l3_offset));
       }
       if (progress.enabled() && (++packets_ % kProgressEvery) == 0) {
         progress.update(packets_, bytes_before_ + src->bytes_read());
@@ -178,7 +189,86 @@ class ShardedReplayer {
     if (e.order.size() >= kEpochPackets) submit();
   }
 
-  void dispatch(const CapturedFrame& frame, std::span<const std::uint8_t> l3) {
+  // Defragmentation runs here, in the front, on an engine of its own that
+  // does nothing else (Engine::reassemble): a datagram's fragments are not
+  // steered like its flow's unfragmented packets (only the first carries
+  // the ports), so reassembling on a shard would track the datagram on the
+  // wrong one. The whole datagram is then steered by its own tuple. Held and
+  // dropped fragments never reach conntrack; the front reports them.
+  void defragment_and_dispatch(const CapturedFrame& frame, std::span<const std::uint8_t> l3) {
+    if (frame.ts > front_now_ || !front_started_) front_now_ = frame.ts;  // one Engine's clock
+    front_started_ = true;
+    const Reassembly ra = front_.reassemble(l3, front_now_);
+    switch (ra.status) {
+      case FragStatus::None:
+        dispatch(frame, l3);
+        return;
+      case FragStatus::Held:
+      case FragStatus::Dropped:
+        front_fragment(frame, l3, ra);
+        return;
+      case FragStatus::Reassembled: {
+        std::vector<std::uint64_t>& frames = datagram_frames_[ra.datagram];
+        frames.push_back(frame.index);
+        dispatch(frame, ra.l3, &ra, l3, frames);
+        datagram_frames_.erase(ra.datagram);
+        return;
+      }
+    }
+  }
+
+  // A fragment held (or dropped) by the front's defragmenter: it still moves
+  // the clock and counts as a packet, as it does in one Engine.
+  void front_fragment(const CapturedFrame& frame, std::span<const std::uint8_t> l3,
+                      const Reassembly& ra) {
+    ++front_fragments_;
+    Epoch& e = current();
+    const ShardedEngine::Ticket t = se_.admit(frame.ts);
+    distribute_sweep(e, t, se_.size());
+    if (ra.status == FragStatus::Dropped) {
+      // An overlap (IPv4: any inconsistency) ends the datagram; others keep it.
+      if (ra.reason == InvalidReason::FragOverlap || ra.reason == InvalidReason::FragOversize) {
+        datagram_frames_.erase(ra.datagram);
+      }
+    } else if (ra.datagram != 0) {
+      datagram_frames_[ra.datagram].push_back(frame.index);
+    }
+    if (!opts_.quiet) {
+      Result r;
+      r.state = CtState::Invalid;
+      r.reason = ra.reason;
+      r.dropped = ra.status == FragStatus::Dropped;
+      r.frag = ra.status;
+      r.datagram = ra.datagram;
+      // The state before the packet is only shown next to an entry, and a
+      // held fragment has none; the formats read no engine state for it.
+      const io::PacketEvent ev{frame.index, frame.ts, &r, TcpState::None};
+      if (opts_.packet_format == PacketFormat::Json) {
+        io::append_packet_json(e.front_out, se_.shard(0), ev);
+      } else {
+        fill_display_tuple(l3, r);
+        io::append_packet_text(e.front_out, se_.shard(0), ev, t0_);
+      }
+      front_line(e);
+    } else if (++e.packets >= kEpochPackets) {
+      submit();
+    }
+  }
+
+  // Every shard but `except` sweeps the same buckets at this packet's time.
+  void distribute_sweep(Epoch& e, const ShardedEngine::Ticket& t, unsigned except) {
+    if (t.gc == 0) return;
+    Item sw;
+    sw.ticket = t;
+    sw.sweep_only = true;
+    for (unsigned i = 0; i < se_.size(); ++i) {
+      if (i != except) e.work[i].items.push_back(sw);
+    }
+  }
+
+  void dispatch(const CapturedFrame& frame, std::span<const std::uint8_t> l3,
+                const Reassembly* ra = nullptr, std::span<const std::uint8_t> fragment = {},
+                std::span<const std::uint64_t> frames = {}) {
     Epoch& e = current();
     const unsigned s = se_.steer(l3);
     const ShardedEngine::Ticket t = se_.admit(frame.ts);
@@ -190,16 +280,19 @@ class ShardedReplayer {
     it.index = frame.index;
     it.ts = frame.ts;
     w.bytes.insert(w.bytes.end(), l3.begin(), l3.end());
-    w.items.push_back(it);
-    if (t.gc != 0) {
-      // Every shard sweeps the same buckets at this packet's time.
-      Item sw;
-      sw.ticket = t;
-      sw.sweep_only = true;
-      for (unsigned i = 0; i < se_.size(); ++i) {
-        if (i != s) e.work[i].items.push_back(sw);
-      }
+    if (ra != nullptr) {
+      it.frag = ra->status;
+      it.datagram = ra->datagram;
+      it.frag_count = ra->frag_count;
+      it.frag_off = static_cast<std::uint32_t>(w.bytes.size());
+      it.frag_len = static_cast<std::uint32_t>(fragment.size());
+      w.bytes.insert(w.bytes.end(), fragment.begin(), fragment.end());
+      it.frames_off = static_cast<std::uint32_t>(w.frames.size());
+      it.frames_len = static_cast<std::uint32_t>(frames.size());
+      w.frames.insert(w.frames.end(), frames.begin(), frames.end());
     }
+    w.items.push_back(it);
+    distribute_sweep(e, t, s);
     if (!opts_.quiet) e.order.push_back(static_cast<std::uint8_t>(s));
     if (++e.packets >= kEpochPackets || e.order.size() >= kEpochPackets) submit();
   }
@@ -256,7 +349,8 @@ class ShardedReplayer {
   void work(unsigned w) {
     for (std::uint64_t g = 0;; ++g) {
       Epoch& e = epochs_[g % kEpochsInFlight];
-      for (std::uint64_t r; (r = e.ready.load(std::memory_order_acquire)) != g + 1;) e.ready.wait(r);
+      for (std::uint64_t r; (r = e.ready.load(std::memory_order_acquire)) != g + 1;)
+        e.ready.wait(r);
       track(w, e.work[w]);
       const bool stop = e.stop;
       if (e.busy.fetch_sub(1, std::memory_order_acq_rel) == 1) e.busy.notify_all();
@@ -276,17 +370,30 @@ class ShardedReplayer {
         se_.process(s, l3, it.ticket);
         continue;
       }
+      // What the display reads: the frame's own packet (for a reassembled
+      // datagram, the fragment that completed it, as in one Engine's replay).
+      const std::span<const std::uint8_t> shown =
+          it.frag == FragStatus::Reassembled
+              ? std::span<const std::uint8_t>(w.bytes.data() + it.frag_off, it.frag_len)
+              : l3;
       // The state before the packet, looked up at the packet's clock.
       se_.prepare(s, it.ticket);
       ShardedEngine::Ticket t = it.ticket;
       t.gc = 0;
-      const TcpState before = tcp_state_before(shard, l3, it.ts);
+      const TcpState before = tcp_state_before(shard, shown, it.ts);
       Result r = se_.process(s, l3, t);
-      const io::PacketEvent ev{it.index, it.ts, &r, before};
+      std::span<const std::uint64_t> frames;
+      if (it.frag == FragStatus::Reassembled) {
+        r.frag = it.frag;
+        r.datagram = it.datagram;
+        r.frag_count = it.frag_count;
+        frames = {w.frames.data() + it.frames_off, it.frames_len};
+      }
+      const io::PacketEvent ev{it.index, it.ts, &r, before, frames};
       if (opts_.packet_format == PacketFormat::Json) {
         io::append_packet_json(w.out, shard, ev);
       } else {
-        fill_display_tuple(l3, r);
+        fill_display_tuple(shown, r);
         io::append_packet_text(w.out, shard, ev, t0_);
       }
       w.ends.push_back(static_cast<std::uint32_t>(w.out.size()));
@@ -343,7 +450,8 @@ class ShardedReplayer {
       }
     }
     if (opts_.stats) {
-      const Stats st = se_.stats();
+      Stats st = se_.stats();
+      st.packets += front_fragments_;  // held by the front, never reached a shard
       io::append_conntrack_stats(out_, st);
       if (!opts_.config.helpers.empty() || st.expect_create != 0) io::append_expect_stats(out_, st);
       io::append_ctrack_stats(out_, st, link_errors_);
@@ -354,6 +462,11 @@ class ShardedReplayer {
 
   const ReplayOptions& opts_;
   ShardedEngine se_;
+  Engine front_;  // defragmentation only (defragment_and_dispatch)
+  Timestamp front_now_ = 0;
+  bool front_started_ = false;
+  std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> datagram_frames_;
+  std::uint64_t front_fragments_ = 0;
   std::vector<Epoch> epochs_;
   std::vector<std::thread> workers_;
   std::uint64_t gen_ = 0;      // epochs handed to the workers

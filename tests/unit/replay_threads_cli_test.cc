@@ -53,6 +53,13 @@ TEST(ReplayThreads, CorpusIdenticalToOneThread) {
                         "throughput-mixed-app-1kxun.pcap", "icmp-port-unreach-embedded-udp-dns.pcap"}) {
     expect_identical((corpus / f).string(), 2);
   }
+  // Fragmented replies to unfragmented queries: the front reassembles, and
+  // the datagram must land on its flow's shard (it used to be tracked on the
+  // shard of its address pair and came out NEW).
+  for (const char* f : {"ip-frag-dns-v4-v6-and-dns-tcp.pcap", "ipv6-frag-dns-incomplete-and-complete.pcap",
+                        "ipv4-frag-udp-afs-with-icmp-unreach.pcap"}) {
+    expect_identical((corpus / f).string(), 2);
+  }
   // More shards than cores, and an odd count.
   expect_identical((corpus / "mixed-gnutella-p2p-750-flows.pcap").string(), 3);
 }
