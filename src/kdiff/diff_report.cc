@@ -187,7 +187,7 @@ std::vector<Divergence> compare(const PacketRecord& rec, const AddressMap& map) 
     auto it = std::find_if(c.table.begin(), c.table.end(),
                            [&](const KernelEntry& ce) { return ce.orig == ke.orig; });
     if (it == c.table.end()) {
-      add("missing-entry", entry_text(ke, map), "(none)");
+      if (ke.timeout > kPresenceSlack) add("missing-entry", entry_text(ke, map), "(none)");
       continue;
     }
     used[static_cast<std::size_t>(it - c.table.begin())] = true;
@@ -197,7 +197,9 @@ std::vector<Divergence> compare(const PacketRecord& rec, const AddressMap& map) 
     if (!same) add("entry", entry_text(ke, map), entry_text(*it, map));
   }
   for (std::size_t i = 0; i < c.table.size(); ++i) {
-    if (!used[i]) add("extra-entry", "(none)", entry_text(c.table[i], map));
+    if (!used[i] && c.table[i].timeout > kPresenceSlack) {
+      add("extra-entry", "(none)", entry_text(c.table[i], map));
+    }
   }
   return out;
 }

@@ -69,6 +69,11 @@ bool load_known_divergences(const std::string& path, std::vector<KnownDivergence
 // Timeouts may differ by this much: the kernel's /proc read happens a little
 // after the packet, and jiffies round differently from nanoseconds.
 inline constexpr std::int64_t kTimeoutSlack = 2;
+// An entry listed on one side only is not a divergence while it has at most
+// this many seconds left: the kernel's table is read a moment after ctrack's
+// clock (the packet's injection time), so an entry at its expiry instant may
+// be gone on one side and listed with "0" on the other.
+inline constexpr std::int64_t kPresenceSlack = 0;
 
 std::vector<Divergence> compare(const PacketRecord& rec, const AddressMap& map);
 void mark_known(std::vector<Divergence>& divs, const std::string& capture_name,
