@@ -106,11 +106,18 @@ struct Config {
   // ("nf_conntrack_udp_timeout"), the classic name
   // ("net.ipv4.netfilter.ip_conntrack_udp_timeout" or
   // "ip_conntrack_udp_timeout"), and '/' instead of '.' as in /proc/sys paths.
+  // The helpers' module parameters go by their kernel command-line names
+  // ("nf_conntrack_irc.max_dcc_channels", "nf_conntrack_irc.dcc_timeout",
+  // "nf_conntrack_ftp.loose", "nf_conntrack_amanda.master_timeout"; also as
+  // /sys/module/NAME/parameters/PARAM paths).
   // Returns false with a message in `error` for an unknown name or bad value.
   bool set(std::string_view name, std::string_view value, std::string* error = nullptr);
   std::optional<std::string> get(std::string_view name) const;
   // Modern names of every tunable, in a stable order.
   static std::vector<std::string> names();
+  // Whether `name` is a helper module parameter rather than a sysctl: global
+  // to the host, not per network namespace.
+  static bool is_module_parameter(std::string_view name);
 
   // Applies a sysctl.conf-style file ("name = value", '#'/';' comments).
   // Errors name the file and line.

@@ -3,12 +3,12 @@
 // libctrack; every per-packet verdict and table difference is reported.
 // Exit status: 0 no divergence, 1 divergence, 2 input/setup error,
 // 77 no root or no namespace support (ctest's SKIP code).
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "kdiff/diff_report.h"
@@ -67,6 +67,14 @@ int run() {
       fmt::print(stderr, "kernel-diff: --set expects NAME=VALUE, got '{}'\n", s);
       return 1;
     }
+    if (Config::is_module_parameter(s.substr(0, eq))) {
+      // /sys/module parameters are global to the host, not per namespace.
+      fmt::print(stderr,
+                 "kernel-diff: '{}' is a helper module parameter, global to the host; kernel-diff "
+                 "never changes the host. Use --ctrack-set to change ctrack's side only.\n",
+                 s.substr(0, eq));
+      return 1;
+    }
     opt.sysctls.emplace_back(s.substr(0, eq), s.substr(eq + 1));
   }
   for (const auto& s : a.ctrack_sets) {
@@ -88,8 +96,10 @@ int run() {
   }
   opt.notrack_expr = a.notrack;
   if (!a.notrack.empty() && (!a.rules.empty() || !a.rules6.empty())) {
-    fmt::print(stderr, "kernel-diff: --notrack cannot be combined with --rules; put a `-t raw ... -j NOTRACK` rule "
-                       "in the ruleset instead\n");
+    fmt::print(stderr,
+               "kernel-diff: --notrack cannot be combined with --rules; put a `-t raw ... -j "
+               "NOTRACK` rule "
+               "in the ruleset instead\n");
     return 1;
   }
   opt.router.rules_v4 = a.rules;
@@ -165,7 +175,8 @@ int run() {
   if (data.map.size()) fmt::print(" ({} addresses remapped)", data.map.size());
   if (data.skipped) fmt::print(" ({} non-IP frames skipped)", data.skipped);
   if (data.excluded) {
-    fmt::print(" ({} packets of {} flows not remappable, not injected)", data.excluded, data.unremappable.size());
+    fmt::print(" ({} packets of {} flows not remappable, not injected)", data.excluded,
+               data.unremappable.size());
   }
   fmt::print("\n");
   std::fflush(stdout);
@@ -175,36 +186,44 @@ int run() {
 }  // namespace
 
 Command register_kernel_diff_command(CLI::App& app) {
-  CLI::App* sub = app.add_subcommand(
-      "kernel-diff",
-      "Play a capture through a real kernel router (network namespaces) and through ctrack, and report every "
-      "difference in ct state, direction and conntrack table. Needs root.");
+  CLI::App* sub =
+      app.add_subcommand("kernel-diff",
+                         "Play a capture through a real kernel router (network namespaces) and "
+                         "through ctrack, and report every "
+                         "difference in ct state, direction and conntrack table. Needs root.");
   KdiffArgs& a = g_args;
   sub->add_option("CAPTURE", a.capture, "pcap/pcapng capture to play");
   sub->add_option("--client", a.clients,
                   "CIDR of client-side addresses (repeatable); default: the first packet's source")
       ->expected(1)
       ->allow_extra_args(false);
-  sub->add_option("--set", a.sets, "conntrack sysctl NAME=VALUE for the router and for ctrack (repeatable)")
+  sub->add_option("--set", a.sets,
+                  "conntrack sysctl NAME=VALUE for the router and for ctrack (repeatable)")
       ->expected(1)
       ->allow_extra_args(false);
   sub->add_option("--ctrack-set", a.ctrack_sets,
                   "sysctl NAME=VALUE for ctrack only (what-if runs; the harness self-test uses it)")
       ->expected(1)
       ->allow_extra_args(false);
-  sub->add_option("--helper", a.helpers,
-                  "attach conntrack helper NAME[:PROTO:PORT] to new connections to PORT (repeatable; "
-                  "router: nft ct helper)")
+  sub->add_option(
+         "--helper", a.helpers,
+         "attach conntrack helper NAME[:PROTO:PORT] to new connections to PORT (repeatable; "
+         "router: nft ct helper)")
       ->expected(1)
       ->allow_extra_args(false);
-  sub->add_option("--notrack", a.notrack,
-                  "mark packets matching this nft expression untracked (router: `EXPR notrack` at raw "
-                  "priority; e.g. 'udp dport 53')");
-  sub->add_option("--rules", a.rules, "iptables-save file restored in the router; verdicts are compared");
-  sub->add_option("--rules6", a.rules6, "ip6tables-save file restored in the router; verdicts are compared");
+  sub->add_option(
+      "--notrack", a.notrack,
+      "mark packets matching this nft expression untracked (router: `EXPR notrack` at raw "
+      "priority; e.g. 'udp dport 53')");
+  sub->add_option("--rules", a.rules,
+                  "iptables-save file restored in the router; verdicts are compared");
+  sub->add_option("--rules6", a.rules6,
+                  "ip6tables-save file restored in the router; verdicts are compared");
   sub->add_option("--json", a.json, "write the full per-packet record of both sides to FILE");
-  sub->add_option("--known-divergences", a.known, "file of divergences to ignore (CAPTURE PACKET FIELD # reason)");
-  sub->add_option("--max-gap", a.max_gap, "shorten capture gaps longer than this many seconds (default 3)");
+  sub->add_option("--known-divergences", a.known,
+                  "file of divergences to ignore (CAPTURE PACKET FIELD # reason)");
+  sub->add_option("--max-gap", a.max_gap,
+                  "shorten capture gaps longer than this many seconds (default 3)");
   sub->add_option("--max-shown", a.max_shown, "divergences to print (default 10)");
   sub->add_flag("--cleanup", a.cleanup, "remove namespaces left by dead kernel-diff runs");
   sub->add_flag("-v,--verbose", a.verbose, "print every packet with both verdicts and tables");

@@ -157,7 +157,8 @@ Command register_replay_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--set", a.sets,
                   "Set a tunable by sysctl name, e.g. nf_conntrack_udp_timeout=60 "
-                  "(the net.netfilter. prefix is optional; repeatable)")
+                  "(the net.netfilter. prefix is optional; repeatable), or a helper module "
+                  "parameter, e.g. nf_conntrack_irc.max_dcc_channels=2")
       ->type_name("NAME=VALUE");
   sub->add_option("--sysctl-file", a.sysctl_file, "Apply a sysctl.conf-style file before --set")
       ->type_name("FILE");

@@ -90,6 +90,15 @@ constexpr Tunable kTunables[] = {
     {"nf_conntrack_frag6_timeout", nullptr, Kind::U32, &Config::frag6_timeout, nullptr},
     {"nf_conntrack_frag6_high_thresh", nullptr, Kind::U32, &Config::frag6_high_thresh, nullptr},
     {"nf_conntrack_frag6_low_thresh", nullptr, Kind::U32, &Config::frag6_low_thresh, nullptr},
+    // Helper module parameters (names with a '.': MODULE.PARAM, as on the
+    // kernel command line for built-in helpers; see is_module_parameter()).
+    {"nf_conntrack_ftp.loose", "ip_conntrack_ftp.loose", Kind::Bool, nullptr, &Config::ftp_loose},
+    {"nf_conntrack_irc.max_dcc_channels", "ip_conntrack_irc.max_dcc_channels", Kind::U32,
+     &Config::irc_max_dcc_channels, nullptr},
+    {"nf_conntrack_irc.dcc_timeout", "ip_conntrack_irc.dcc_timeout", Kind::U32,
+     &Config::irc_dcc_timeout, nullptr},
+    {"nf_conntrack_amanda.master_timeout", "ip_conntrack_amanda.master_timeout", Kind::U32,
+     &Config::amanda_master_timeout, nullptr},
 };
 
 constexpr TcpTimeoutTunable kTcpTimeouts[] = {
@@ -122,6 +131,14 @@ std::string normalise(std::string_view name) {
   std::replace(n.begin(), n.end(), '/', '.');
   for (std::string_view prefix : {".proc.sys.", "proc.sys."}) {
     if (n.rfind(prefix, 0) == 0) n.erase(0, prefix.size());
+  }
+  // /sys/module/MODULE/parameters/PARAM -> MODULE.PARAM
+  for (std::string_view prefix : {".sys.module.", "sys.module."}) {
+    if (n.rfind(prefix, 0) == 0) {
+      n.erase(0, prefix.size());
+      if (auto p = n.find(".parameters."); p != std::string::npos) n.erase(p, 11);
+      return n;
+    }
   }
   for (std::string_view prefix :
        {"net.netfilter.", "net.ipv4.netfilter.", "net.ipv6.netfilter.", "net.ipv4."}) {
@@ -203,6 +220,11 @@ bool Config::set(std::string_view name, std::string_view value, std::string* err
       this->*(t.flag) = v != 0;
     } else {
       if (t.u32 == &Config::buckets && v == 0) return bad_value();
+      // nf_conntrack_irc refuses to load outside 1..NF_CT_EXPECT_MAX_CNT.
+      if (t.u32 == &Config::irc_max_dcc_channels && (v < 1 || v > 255)) {
+        if (error) *error = std::string(name) + " must be 1..255, not '" + std::string(value) + "'";
+        return false;
+      }
       this->*(t.u32) = v;
     }
     return true;
@@ -230,11 +252,19 @@ std::optional<std::string> Config::get(std::string_view name) const {
   return std::nullopt;
 }
 
+bool Config::is_module_parameter(std::string_view name) {
+  return normalise(name).find('.') != std::string::npos;
+}
+
 std::vector<std::string> Config::names() {
   std::vector<std::string> out;
   for (const auto& t : kTunables) {
     const bool ipv4 = std::string_view(t.modern).rfind("ipfrag_", 0) == 0;
-    out.push_back(std::string(ipv4 ? "net.ipv4." : "net.netfilter.") + t.modern);
+    if (is_module_parameter(t.modern)) {
+      out.push_back(t.modern);
+    } else {
+      out.push_back(std::string(ipv4 ? "net.ipv4." : "net.netfilter.") + t.modern);
+    }
   }
   for (const auto& t : kTcpTimeouts) out.push_back(std::string("net.netfilter.") + t.modern);
   return out;

@@ -143,12 +143,40 @@ TEST(ConfigSysctl, EveryListedNameRoundTrips) {
   }
 }
 
+TEST(ConfigSysctl, HelperModuleParameters) {
+  Config c;
+  EXPECT_EQ(c.irc_max_dcc_channels, 8u);  // the kernel's defaults
+  EXPECT_EQ(c.irc_dcc_timeout, 300u);
+  EXPECT_EQ(c.amanda_master_timeout, 300u);
+  EXPECT_FALSE(c.ftp_loose);
+  EXPECT_TRUE(c.set("nf_conntrack_irc.max_dcc_channels", "3"));
+  EXPECT_EQ(c.irc_max_dcc_channels, 3u);
+  EXPECT_TRUE(c.set("/sys/module/nf_conntrack_irc/parameters/dcc_timeout", "60"));
+  EXPECT_EQ(c.irc_dcc_timeout, 60u);
+  EXPECT_TRUE(c.set("nf_conntrack_amanda.master_timeout", "100"));
+  EXPECT_EQ(c.amanda_master_timeout, 100u);
+  EXPECT_TRUE(c.set("ip_conntrack_ftp.loose", "1"));  // the 2.4 module's name
+  EXPECT_TRUE(c.ftp_loose);
+  EXPECT_EQ(c.get("nf_conntrack_irc.max_dcc_channels"), "3");
+  // nf_conntrack_irc refuses to load with 0 or more than 255 channels.
+  std::string err;
+  EXPECT_FALSE(c.set("nf_conntrack_irc.max_dcc_channels", "0", &err));
+  EXPECT_NE(err.find("1..255"), std::string::npos) << err;
+  EXPECT_FALSE(c.set("nf_conntrack_irc.max_dcc_channels", "256", &err));
+  EXPECT_EQ(c.irc_max_dcc_channels, 3u);
+  EXPECT_TRUE(Config::is_module_parameter("nf_conntrack_irc.dcc_timeout"));
+  EXPECT_TRUE(Config::is_module_parameter("/sys/module/nf_conntrack_ftp/parameters/loose"));
+  EXPECT_FALSE(Config::is_module_parameter("net.netfilter.nf_conntrack_udp_timeout"));
+  EXPECT_FALSE(Config::is_module_parameter("net.ipv4.ipfrag_time"));
+}
+
 TEST(ConfigSysctl, FileErrorsNameFileAndLine) {
   Config c;
   std::string err;
-  EXPECT_TRUE(c.load_sysctl_text("# comment\n; other\n\nnet.netfilter.nf_conntrack_udp_timeout = 42\n"
-                                 "-net.netfilter.unknown_but_ignored = 1\n",
-                                 "a.conf", &err))
+  EXPECT_TRUE(
+      c.load_sysctl_text("# comment\n; other\n\nnet.netfilter.nf_conntrack_udp_timeout = 42\n"
+                         "-net.netfilter.unknown_but_ignored = 1\n",
+                         "a.conf", &err))
       << err;
   EXPECT_EQ(c.udp_timeout, 42u);
   EXPECT_FALSE(c.load_sysctl_text("nf_conntrack_udp_timeout = 1\nbogus line\n", "b.conf", &err));
