@@ -117,8 +117,10 @@ class ShardedEngine {
   Ticket admit(Timestamp ts);
 
   // ---- shard side (only the thread owning `shard`) ----
-  // Tracks a packet admitted with `t` on its shard (Engine::process).
-  Result process(unsigned shard, std::span<const std::uint8_t> l3, const Ticket& t);
+  // Tracks a packet admitted with `t` on its shard (Engine::process, with
+  // the raw table's decision `tmpl`).
+  Result process(unsigned shard, std::span<const std::uint8_t> l3, const Ticket& t,
+                 CtTemplate tmpl = {});
   // Moves the shard's clock to t.now and runs the GC work `t` carries; for a
   // shard that does not get the packet. Must come before the shard's next
   // packet; sweeps of one shard must keep admission order. The packet's own

@@ -4,14 +4,14 @@
 // The -q path is benchmarked (whole process, >= 10 Mpps): it reads a frame,
 // strips the link layer and calls the engine, nothing else. Everything that
 // formats lives behind `!quiet`.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <sys/stat.h>
 #include <unordered_map>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "cli/replay_batch.h"
 #include "cli/replay_display.h"
@@ -30,7 +30,7 @@
 namespace ctrack::cli {
 namespace {
 
-constexpr std::size_t kFlushAt = 1 << 16;  // write stdout in 64 KiB chunks
+constexpr std::size_t kFlushAt = 1 << 16;          // write stdout in 64 KiB chunks
 constexpr std::uint64_t kProgressEvery = 1 << 14;  // packets between clock reads
 
 void flush(std::string& buf) {
@@ -113,7 +113,8 @@ class Replayer {
           track_notrack(*notrack, frame, link.l3_offset);
         } else {
           const TcpState before = tcp_state_before(engine_, l3, frame.ts);
-          Result r = notrack ? track_notrack(*notrack, frame, link.l3_offset) : engine_.process(l3, frame.ts);
+          Result r = notrack ? track_notrack(*notrack, frame, link.l3_offset)
+                             : engine_.process(l3, frame.ts);
           if (opts_.packet_format == PacketFormat::Text) fill_display_tuple(l3, r);
           emit_tracked(frame, r, before);
         }
@@ -146,7 +147,8 @@ class Replayer {
         r.dropped = ra.status == FragStatus::Dropped;
         break;
       case FragStatus::Reassembled:
-        scratch_.assign(frame.data.begin(), frame.data.begin() + static_cast<std::ptrdiff_t>(l3_off));
+        scratch_.assign(frame.data.begin(),
+                        frame.data.begin() + static_cast<std::ptrdiff_t>(l3_off));
         scratch_.insert(scratch_.end(), ra.l3.begin(), ra.l3.end());
         tmpl.notrack = m.matches(scratch_, static_cast<std::uint32_t>(scratch_.size()));
         r = engine_.process(ra.l3, frame.ts, Hook::Network, tmpl);
@@ -269,9 +271,11 @@ class Replayer {
 }  // namespace
 
 int run_replay(const ReplayOptions& opts) {
-  if (!opts.notrack.empty() && (!opts.rules.empty() || opts.threads > 1)) {
-    // Those paths have their own raw-table handling (or none yet).
-    fmt::print(stderr, "ctrack: --notrack works with the single-engine replay only (no --rules, --threads 1)\n");
+  if (!opts.notrack.empty() && !opts.rules.empty()) {
+    // The ruleset has a raw table of its own: one place decides NOTRACK.
+    fmt::print(stderr,
+               "ctrack: --notrack cannot be combined with --rules: put it in the ruleset's raw "
+               "table instead (*raw ... -A PREROUTING <match> -j NOTRACK)\n");
     return 2;
   }
   if (!opts.rules.empty()) return run_replay_rules(opts);

@@ -28,6 +28,7 @@
 #include "cli/replay_display.h"
 #include "cli/replay_options.h"
 #include "ctrack/sharded_engine.h"
+#include "io/bpf_match.h"
 #include "io/entry_format.h"
 #include "io/expect_format.h"
 #include "io/packet_format.h"
@@ -61,6 +62,7 @@ struct Item {
   // the shard tracks; `frag_off`/`frag_len` the fragment that completed it,
   // which the display reads as one Engine's replay does; `frames_off`/
   // `frames_len` the frame numbers of its fragments in ShardWork::frames.
+  bool notrack = false;  // --notrack matched (the raw table's decision)
   FragStatus frag = FragStatus::None;
   std::uint32_t datagram = 0;
   std::uint16_t frag_count = 0;
@@ -143,6 +145,14 @@ class ShardedReplayer {
       front_line(e);
     }
     const int linktype = src->linktype();
+    notrack_.reset();
+    if (!opts_.notrack.empty()) {
+      notrack_ = io::BpfMatch::compile(opts_.notrack, linktype, &error);
+      if (!notrack_) {
+        report_error(fmt::format("--notrack: {}", error));
+        return false;
+      }
+    }
     CapturedFrame frame;
     for (;;) {
       const PcapSource::Next n = src->next(frame);
@@ -173,7 +183,7 @@ class ShardedReplayer {
           front_line(e);
         }
       } else {
-        defragment_and_dispatch(frame, frame.data.subspan(link.l3_offset));
+        defragment_and_dispatch(frame, link.l3_offset);
       }
       if (progress.enabled() && (++packets_ % kProgressEvery) == 0) {
         progress.update(packets_, bytes_before_ + src->bytes_read());
@@ -195,13 +205,18 @@ class ShardedReplayer {
   // the ports), so reassembling on a shard would track the datagram on the
   // wrong one. The whole datagram is then steered by its own tuple. Held and
   // dropped fragments never reach conntrack; the front reports them.
-  void defragment_and_dispatch(const CapturedFrame& frame, std::span<const std::uint8_t> l3) {
+  //
+  // --notrack is decided here too: the raw table (-300) runs after
+  // defragmentation (-400), so the expression sees the whole datagram behind
+  // the frame's link header, as in the one-engine replay.
+  void defragment_and_dispatch(const CapturedFrame& frame, std::size_t l3_off) {
+    const std::span<const std::uint8_t> l3 = frame.data.subspan(l3_off);
     if (frame.ts > front_now_ || !front_started_) front_now_ = frame.ts;  // one Engine's clock
     front_started_ = true;
     const Reassembly ra = front_.reassemble(l3, front_now_);
     switch (ra.status) {
       case FragStatus::None:
-        dispatch(frame, l3);
+        dispatch(frame, l3, notrack_ && notrack_->matches(frame.data, frame.orig_len));
         return;
       case FragStatus::Held:
       case FragStatus::Dropped:
@@ -210,7 +225,14 @@ class ShardedReplayer {
       case FragStatus::Reassembled: {
         std::vector<std::uint64_t>& frames = datagram_frames_[ra.datagram];
         frames.push_back(frame.index);
-        dispatch(frame, ra.l3, &ra, l3, frames);
+        bool untracked = false;
+        if (notrack_) {
+          scratch_.assign(frame.data.begin(),
+                          frame.data.begin() + static_cast<std::ptrdiff_t>(l3_off));
+          scratch_.insert(scratch_.end(), ra.l3.begin(), ra.l3.end());
+          untracked = notrack_->matches(scratch_, static_cast<std::uint32_t>(scratch_.size()));
+        }
+        dispatch(frame, ra.l3, untracked, &ra, l3, frames);
         datagram_frames_.erase(ra.datagram);
         return;
       }
@@ -266,7 +288,7 @@ class ShardedReplayer {
     }
   }
 
-  void dispatch(const CapturedFrame& frame, std::span<const std::uint8_t> l3,
+  void dispatch(const CapturedFrame& frame, std::span<const std::uint8_t> l3, bool untracked,
                 const Reassembly* ra = nullptr, std::span<const std::uint8_t> fragment = {},
                 std::span<const std::uint64_t> frames = {}) {
     Epoch& e = current();
@@ -279,6 +301,7 @@ class ShardedReplayer {
     it.ticket = t;
     it.index = frame.index;
     it.ts = frame.ts;
+    it.notrack = untracked;
     w.bytes.insert(w.bytes.end(), l3.begin(), l3.end());
     if (ra != nullptr) {
       it.frag = ra->status;
@@ -366,8 +389,10 @@ class ShardedReplayer {
         continue;
       }
       const std::span<const std::uint8_t> l3(w.bytes.data() + it.off, it.len);
+      CtTemplate tmpl;
+      tmpl.notrack = it.notrack;
       if (opts_.quiet) {
-        se_.process(s, l3, it.ticket);
+        se_.process(s, l3, it.ticket, tmpl);
         continue;
       }
       // What the display reads: the frame's own packet (for a reassembled
@@ -381,7 +406,7 @@ class ShardedReplayer {
       ShardedEngine::Ticket t = it.ticket;
       t.gc = 0;
       const TcpState before = tcp_state_before(shard, shown, it.ts);
-      Result r = se_.process(s, l3, t);
+      Result r = se_.process(s, l3, t, tmpl);
       std::span<const std::uint64_t> frames;
       if (it.frag == FragStatus::Reassembled) {
         r.frag = it.frag;
@@ -462,7 +487,9 @@ class ShardedReplayer {
 
   const ReplayOptions& opts_;
   ShardedEngine se_;
-  Engine front_;  // defragmentation only (defragment_and_dispatch)
+  Engine front_;                           // defragmentation only (defragment_and_dispatch)
+  std::unique_ptr<io::BpfMatch> notrack_;  // --notrack, compiled for the current file
+  std::vector<std::uint8_t> scratch_;      // --notrack: link header + reassembled datagram
   Timestamp front_now_ = 0;
   bool front_started_ = false;
   std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> datagram_frames_;

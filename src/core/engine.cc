@@ -256,6 +256,10 @@ Reassembly EngineCore::reassemble(std::span<const std::uint8_t> l3, Timestamp no
   if (ra.status == FragStatus::None) {
     ra.l3 = l3;
     defrag_passed_ = l3.data();
+  } else if (ra.status != FragStatus::Reassembled) {
+    // Held or dropped here, this frame never reaches track(); it still
+    // counts as a packet, as it does through process().
+    ++stats_.packets;
   }
   return ra;
 }

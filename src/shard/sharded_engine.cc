@@ -77,14 +77,15 @@ void ShardedEngine::sweep(unsigned shard, const Ticket& t) {
   ShardAccess::core(*shards_[shard]).advance_external(t.now, t.gc);
 }
 
-Result ShardedEngine::process(unsigned shard, std::span<const std::uint8_t> l3, const Ticket& t) {
+Result ShardedEngine::process(unsigned shard, std::span<const std::uint8_t> l3, const Ticket& t,
+                              CtTemplate tmpl) {
   Engine& e = *shards_[shard];
   if (mode_ == Mode::Flow) {
     EngineCore& core = ShardAccess::core(e);
     core.advance_external(t.now, t.gc);
     core.set_next_id(t.seq + 1);
   }
-  return e.process(l3, t.now);
+  return e.process(l3, t.now, Hook::Network, tmpl);
 }
 
 Result ShardedEngine::process(std::span<const std::uint8_t> l3, Timestamp ts) {

@@ -33,8 +33,8 @@ void expect_identical(const std::string& capture, unsigned threads) {
     ASSERT_EQ(one.status, 0) << one.err;
     EXPECT_EQ(many.status, one.status);
     EXPECT_FALSE(one.out.empty());
-    EXPECT_TRUE(one.out == many.out) << "stdout differs (" << one.out.size() << " vs "
-                                     << many.out.size() << " bytes)";
+    EXPECT_TRUE(one.out == many.out)
+        << "stdout differs (" << one.out.size() << " vs " << many.out.size() << " bytes)";
     EXPECT_EQ(one.err, many.err);
   }
 }
@@ -49,23 +49,51 @@ TEST(ReplayThreads, CorpusIdenticalToOneThread) {
     std::fprintf(stderr, "\n*** SKIPPED: ../shared/corpus absent (%s) ***\n\n", corpus.c_str());
     GTEST_SKIP() << "SKIPPED: ../shared/corpus absent";
   }
-  for (const char* f : {"throughput-500-concurrent-echo-conns.pcap", "mixed-gnutella-p2p-750-flows.pcap",
-                        "throughput-mixed-app-1kxun.pcap", "icmp-port-unreach-embedded-udp-dns.pcap"}) {
+  for (const char* f :
+       {"throughput-500-concurrent-echo-conns.pcap", "mixed-gnutella-p2p-750-flows.pcap",
+        "throughput-mixed-app-1kxun.pcap", "icmp-port-unreach-embedded-udp-dns.pcap"}) {
     expect_identical((corpus / f).string(), 2);
   }
   // Fragmented replies to unfragmented queries: the front reassembles, and
   // the datagram must land on its flow's shard (it used to be tracked on the
   // shard of its address pair and came out NEW).
-  for (const char* f : {"ip-frag-dns-v4-v6-and-dns-tcp.pcap", "ipv6-frag-dns-incomplete-and-complete.pcap",
-                        "ipv4-frag-udp-afs-with-icmp-unreach.pcap"}) {
+  for (const char* f :
+       {"ip-frag-dns-v4-v6-and-dns-tcp.pcap", "ipv6-frag-dns-incomplete-and-complete.pcap",
+        "ipv4-frag-udp-afs-with-icmp-unreach.pcap"}) {
     expect_identical((corpus / f).string(), 2);
   }
   // More shards than cores, and an odd count.
   expect_identical((corpus / "mixed-gnutella-p2p-750-flows.pcap").string(), 3);
 }
 
+TEST(ReplayThreads, NotrackIdenticalToOneThread) {
+  const std::filesystem::path corpus = std::filesystem::path(CTRACK_SHARED_DIR) / "corpus";
+  if (!std::filesystem::exists(corpus)) {
+    std::fprintf(stderr, "\n*** SKIPPED: ../shared/corpus absent (%s) ***\n\n", corpus.c_str());
+    GTEST_SKIP() << "SKIPPED: ../shared/corpus absent";
+  }
+  // UDP port 53 untracked: the DNS answers, fragmented or not, are decided on
+  // the reassembled datagram (the fragments alone carry no port).
+  for (const char* f : {"ip-frag-dns-v4-v6-and-dns-tcp.pcap", "throughput-mixed-app-1kxun.pcap"}) {
+    for (const char* mode : {"", "-q --table=proc --stats"}) {
+      const std::string base = std::string(CTRACK_BINARY) + " replay '" + (corpus / f).string() +
+                               "' --hash-seed 9 --notrack 'udp port 53' " + mode;
+      const CommandOutput one = run_command(base + " --threads 1");
+      const CommandOutput two = run_command(base + " --threads 2");
+      ASSERT_EQ(one.status, 0) << one.err;
+      EXPECT_EQ(two.status, 0) << two.err;
+      if (mode[0] == 0) {
+        EXPECT_NE(one.out.find("UNTRACKED"), std::string::npos) << f;
+      }
+      EXPECT_TRUE(one.out == two.out) << f << " " << mode;
+      EXPECT_EQ(one.err, two.err);
+    }
+  }
+}
+
 TEST(ReplayThreads, HelpersStayIdenticalOnOneShard) {
-  const std::filesystem::path f = std::filesystem::path(CTRACK_SHARED_DIR) / "corpus/ftp-passive-pasv.pcap";
+  const std::filesystem::path f =
+      std::filesystem::path(CTRACK_SHARED_DIR) / "corpus/ftp-passive-pasv.pcap";
   if (!std::filesystem::exists(f)) {
     std::fprintf(stderr, "\n*** SKIPPED: ../shared/corpus absent (%s) ***\n\n", f.c_str());
     GTEST_SKIP() << "SKIPPED: ../shared/corpus absent";
