@@ -38,7 +38,14 @@ void EngineCore::process_batch(std::span<const BatchPacket> pkts, std::span<Resu
   // still in L1/L2 when the packet is tracked.
   constexpr std::size_t kWindow = BatchScratch::kWindow;
   if (!batch_scratch_) batch_scratch_ = std::make_unique<BatchScratch>();
-  auto& [hashes, tuples, hashed, parsed, parse_err] = *batch_scratch_;
+  // Plain references, not a structured binding: clang before 16 cannot
+  // capture structured bindings in the lambda below.
+  BatchScratch& scratch = *batch_scratch_;
+  auto& hashes = scratch.hashes;
+  auto& tuples = scratch.tuples;
+  auto& hashed = scratch.hashed;
+  auto& parsed = scratch.parsed;
+  auto& parse_err = scratch.parse_err;
   for (std::size_t base = 0; base < n; base += kWindow) {
     const std::size_t w = std::min(kWindow, n - base);
     // Stage 1: tuple and hash of every packet that takes the plain lookup
