@@ -67,7 +67,8 @@ namespace ctrack {
   X(201, FragOverlap, "overlapping fragment, datagram discarded")                        \
   X(202, FragMemoryLimit, "fragment memory over high threshold")                         \
   X(203, FragBadLength, "fragment length or offset inconsistent")                        \
-  X(204, FragOversize, "reassembled datagram too large")
+  X(204, FragOversize, "reassembled datagram too large")                                 \
+  X(205, FragEcnMismatch, "Not-ECT fragment mixed with ECN-capable ones, datagram discarded")
 
 enum class InvalidReason : std::uint16_t {
 #define CTRACK_X(code, name, text) name = code,

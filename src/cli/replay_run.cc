@@ -169,7 +169,8 @@ class Replayer {
     }
     if (r.frag == FragStatus::Dropped) {
       // An overlap (IPv4: any inconsistency) ended the datagram; others keep it.
-      if (r.reason == InvalidReason::FragOverlap || r.reason == InvalidReason::FragOversize) {
+      if (r.reason == InvalidReason::FragOverlap || r.reason == InvalidReason::FragOversize ||
+          r.reason == InvalidReason::FragEcnMismatch) {
         datagram_frames_.erase(r.datagram);
       }
       emit(frame, r, before);

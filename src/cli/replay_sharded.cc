@@ -249,7 +249,8 @@ class ShardedReplayer {
     distribute_sweep(e, t, se_.size());
     if (ra.status == FragStatus::Dropped) {
       // An overlap (IPv4: any inconsistency) ends the datagram; others keep it.
-      if (ra.reason == InvalidReason::FragOverlap || ra.reason == InvalidReason::FragOversize) {
+      if (ra.reason == InvalidReason::FragOverlap || ra.reason == InvalidReason::FragOversize ||
+          ra.reason == InvalidReason::FragEcnMismatch) {
         datagram_frames_.erase(ra.datagram);
       }
     } else if (ra.datagram != 0) {

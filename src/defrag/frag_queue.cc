@@ -23,9 +23,13 @@ std::uint32_t FragStore::hash(const FragKey& key) {
   };
   mix(key.src.b.data(), key.src.b.size());
   mix(key.dst.b.data(), key.dst.b.size());
-  const std::uint8_t rest[7] = {static_cast<std::uint8_t>(key.id >> 24), static_cast<std::uint8_t>(key.id >> 16),
-                                static_cast<std::uint8_t>(key.id >> 8),  static_cast<std::uint8_t>(key.id),
-                                key.family, key.proto, key.user};
+  const std::uint8_t rest[7] = {static_cast<std::uint8_t>(key.id >> 24),
+                                static_cast<std::uint8_t>(key.id >> 16),
+                                static_cast<std::uint8_t>(key.id >> 8),
+                                static_cast<std::uint8_t>(key.id),
+                                key.family,
+                                key.proto,
+                                key.user};
   mix(rest, sizeof rest);
   return h % kBuckets;
 }
@@ -178,7 +182,8 @@ void FragStore::insert(std::uint32_t q, std::uint32_t offset, std::uint32_t end,
         dst = chunks_[c].data();
         room = kChunk;
       }
-      const std::uint32_t n = std::min<std::uint32_t>(room, static_cast<std::uint32_t>(part.size()));
+      const std::uint32_t n =
+          std::min<std::uint32_t>(room, static_cast<std::uint32_t>(part.size()));
       std::memcpy(dst, part.data(), n);
       dst += n;
       room -= n;
@@ -221,7 +226,8 @@ void FragStore::insert(std::uint32_t q, std::uint32_t offset, std::uint32_t end,
   dir.mem += charge;
 }
 
-void FragStore::copy_out(std::uint32_t f, std::uint32_t from, std::uint32_t n, std::uint8_t* out) const {
+void FragStore::copy_out(std::uint32_t f, std::uint32_t from, std::uint32_t n,
+                         std::uint8_t* out) const {
   std::uint32_t c = frags_[f].chunk;
   while (from >= kChunk) {
     c = chunk_next_[c];

@@ -31,21 +31,41 @@ struct FragKey {
   bool operator==(const FragKey&) const = default;
 };
 
+// RFC 3168 section 5.3, as Linux applies it to a reassembled datagram: each
+// fragment contributes the bit of its ECN codepoint; a Not-ECT fragment
+// mixed with ECN-capable ones discards the datagram, and CE on any fragment
+// of an ECN-capable datagram marks the whole datagram CE.
+inline std::uint8_t ecn_bit(std::uint8_t codepoint) {
+  return static_cast<std::uint8_t>(1u << (codepoint & 3u));
+}
+struct EcnOutcome {
+  bool drop = false;
+  bool set_ce = false;
+};
+inline EcnOutcome merge_ecn(std::uint8_t seen) {
+  constexpr std::uint8_t kNotEct = 1, kEct1 = 2, kEct0 = 4, kCe = 8;
+  EcnOutcome o;
+  o.drop = (seen & kNotEct) != 0 && (seen & ~kNotEct) != 0;
+  o.set_ce = !o.drop && (seen & kCe) != 0 && (seen & (kEct0 | kEct1)) != 0;
+  return o;
+}
+
 struct FragQueue {
   FragKey key;
   Timestamp expires = 0;
   std::uint32_t datagram = 0;
-  std::uint32_t len = 0;    // end of the datagram's data as known so far (q.len)
-  std::uint32_t meat = 0;   // bytes received
+  std::uint32_t len = 0;          // end of the datagram's data as known so far (q.len)
+  std::uint32_t meat = 0;         // bytes received
   std::uint32_t max_size = 0;     // largest fragment (IPv4: header + data; IPv6: payload)
   std::uint32_t max_df_size = 0;  // IPv4: largest fragment with DF set
   std::uint32_t mem = 0;          // bytes charged for this queue
   bool first_in = false;
   bool last_in = false;
-  std::uint16_t count = 0;        // fragments queued
-  std::uint32_t frags = kNone;    // fragments sorted by offset
-  std::uint32_t tail = kNone;     // fragment with the highest offset
-  std::uint32_t last_run = kNone; // head of the run `tail` belongs to
+  std::uint16_t count = 0;         // fragments queued
+  std::uint8_t ecn = 0;            // ecn_bit() of every queued fragment, OR-ed
+  std::uint32_t frags = kNone;     // fragments sorted by offset
+  std::uint32_t tail = kNone;      // fragment with the highest offset
+  std::uint32_t last_run = kNone;  // head of the run `tail` belongs to
   std::uint32_t hash_next = kNone;
   std::uint32_t age_prev = kNone;  // creation order, per family
   std::uint32_t age_next = kNone;

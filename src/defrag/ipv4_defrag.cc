@@ -79,6 +79,7 @@ Reassembly Defragmenter::gather_v4(const Packet& pkt, Timestamp now, Hook hook, 
                 FragStore::fragment_charge(pkt.len), v4_);
   FragQueue& ins = store_.queue(q);
   if (offset == 0) ins.first_in = true;
+  ins.ecn |= ecn_bit(pkt.data[1]);  // TOS: ECN in the low two bits
   const std::uint32_t fragsize = end - offset + ihl;
   ins.max_size = std::max(ins.max_size, fragsize);
   if ((pkt.data[6] & 0x40u) != 0) ins.max_df_size = std::max(ins.max_df_size, fragsize);
@@ -92,6 +93,11 @@ Reassembly Defragmenter::assemble_v4(std::uint32_t q) {
   const std::uint16_t count = fq.count;
   const std::uint32_t ihl = store_.frag(fq.frags).hdr_len;
   const std::uint32_t total = ihl + fq.len;
+  const EcnOutcome ecn = merge_ecn(fq.ecn);
+  if (ecn.drop) {
+    store_.kill(q, v4_);
+    return dropped(InvalidReason::FragEcnMismatch, datagram);
+  }
   if (total > kMaxDatagram) {
     store_.kill(q, v4_);
     return dropped(InvalidReason::FragOversize, datagram);
@@ -104,6 +110,7 @@ Reassembly Defragmenter::assemble_v4(std::uint32_t q) {
     const FragRec& r = store_.frag(f);
     store_.copy_out(f, r.hdr_len, r.end - r.offset, out + ihl + r.offset);
   }
+  if (ecn.set_ce) out[1] |= 3u;
   out[2] = static_cast<std::uint8_t>(total >> 8);
   out[3] = static_cast<std::uint8_t>(total);
   const bool df = fq.max_df_size == fq.max_size;

@@ -43,10 +43,17 @@ constexpr std::uint8_t kAuth = 51;
 bool upper_header_truncated(const Packet& pkt) {
   std::uint32_t need = 1;
   switch (pkt.proto) {
-    case kProtoTCP: need = 20; break;
-    case kProtoUDP: need = 8; break;
-    case kProtoICMPv6: need = 8; break;
-    default: break;
+    case kProtoTCP:
+      need = 20;
+      break;
+    case kProtoUDP:
+      need = 8;
+      break;
+    case kProtoICMPv6:
+      need = 8;
+      break;
+    default:
+      break;
   }
   return pkt.l4_off + need > pkt.len;
 }
@@ -105,6 +112,7 @@ Reassembly Defragmenter::gather_v6(const Packet& pkt, Timestamp now, Hook hook, 
                 FragStore::fragment_charge(pkt.len), v6_);
   FragQueue& ins = store_.queue(q);
   if (offset == 0) ins.first_in = true;
+  ins.ecn |= ecn_bit(static_cast<std::uint8_t>(pkt.data[1] >> 4));  // traffic class, low bits
   ins.max_size = std::max(ins.max_size, pkt.len - 40);
   if (ins.first_in && ins.last_in && ins.meat == ins.len) return assemble_v6(q);
   return held(datagram);
@@ -116,6 +124,11 @@ Reassembly Defragmenter::assemble_v6(std::uint32_t q) {
   const std::uint16_t count = fq.count;
   const std::uint32_t first = fq.frags;
   const std::uint32_t fhoff = store_.frag(first).hdr_len - kFragHdrLen;
+  const EcnOutcome ecn = merge_ecn(fq.ecn);
+  if (ecn.drop) {
+    store_.kill(q, v6_);
+    return dropped(InvalidReason::FragEcnMismatch, datagram);
+  }
   if (fhoff - 40 + fq.len > kMaxPayload) {
     store_.kill(q, v6_);
     return dropped(InvalidReason::FragOversize, datagram);
@@ -144,6 +157,7 @@ Reassembly Defragmenter::assemble_v6(std::uint32_t q) {
     store_.copy_out(f, r.hdr_len, r.end - r.offset, out + fhoff + r.offset);
   }
   const std::uint32_t payload = total - 40;
+  if (ecn.set_ce) out[1] |= 0x30u;
   out[4] = static_cast<std::uint8_t>(payload >> 8);
   out[5] = static_cast<std::uint8_t>(payload);
   store_.kill(q, v6_);

@@ -160,6 +160,18 @@ std::vector<Bytes> fragment(const Bytes& pkt, std::size_t step, std::uint32_t id
   return out;
 }
 
+// Sets the ECN codepoint (0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE) of an IPv4
+// or IPv6 packet or fragment.
+Bytes with_ecn(Bytes p, std::uint8_t ecn) {
+  if ((p[0] >> 4) == 6) {
+    p[1] = static_cast<std::uint8_t>((p[1] & ~0x30u) | (ecn << 4));
+  } else {
+    p[1] = static_cast<std::uint8_t>((p[1] & ~3u) | ecn);
+    fix_ipv4_checksum(p);
+  }
+  return p;
+}
+
 std::string ip_text(const Endpoint& e) { return format_addr(e.addr, e.v6); }
 
 // The seed chapter's firewall: new connections only from the inside
@@ -538,6 +550,24 @@ std::vector<Scenario> scenarios() {
                  Bytes r = udp(Ctx::ep(x.s, 53), Ctx::ep(x.c, 5353), std::string(2000, 'g'), false,
                                false, IpSpec{64, 79, false});
                  for (auto& f : fragment(r, 1232, 79, {1, 0})) x.add(f);
+               }});
+
+  // RFC 3168 5.3 on reassembly: ECT(0) + CE is reassembled (and marked CE),
+  // Not-ECT + ECT(0) discards the datagram, ECT(1) + ECT(1) is reassembled.
+  v.push_back({"frag-udp-ecn", true, [](Ctx& x) {
+                 const std::size_t step = x.v6 ? 1232 : 1480;
+                 const std::uint8_t ecn[3][2] = {{2, 3}, {0, 2}, {1, 1}};
+                 for (std::uint16_t d = 0; d < 3; ++d) {
+                   const auto id = static_cast<std::uint16_t>(81 + d);
+                   Bytes q =
+                       udp(Ctx::ep(x.c, static_cast<std::uint16_t>(5353 + d)), Ctx::ep(x.s, 53),
+                           std::string(2000, 'e'), false, false, IpSpec{64, id, false});
+                   auto frags = fragment(q, step, id);
+                   for (std::size_t i = 0; i < frags.size(); ++i)
+                     x.add(with_ecn(frags[i], ecn[d][i]));
+                   x.add(udp(Ctx::ep(x.s, 53), Ctx::ep(x.c, static_cast<std::uint16_t>(5353 + d)),
+                             "reply"));
+                 }
                }});
 
   // NOTRACK (linux-core.md §8): DNS untracked, other UDP tracked; an ICMP

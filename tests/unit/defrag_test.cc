@@ -34,14 +34,20 @@ Bytes frag4(const Bytes& whole, std::uint32_t from, std::uint32_t to, bool mf) {
 
 // The same for IPv6: a fragment header (identification `id`) between the
 // fixed header and bytes [from, to) of the original payload.
-Bytes frag6(const Bytes& whole, std::uint32_t from, std::uint32_t to, bool mf, std::uint32_t id = 7) {
+Bytes frag6(const Bytes& whole, std::uint32_t from, std::uint32_t to, bool mf,
+            std::uint32_t id = 7) {
   Bytes out(whole.begin(), whole.begin() + 40);
   const std::uint8_t next = whole[6];
   out[6] = 44;
   const std::uint16_t fo = static_cast<std::uint16_t>((from / 8) << 3 | (mf ? 1u : 0u));
-  const Bytes fh = {next, 0, static_cast<std::uint8_t>(fo >> 8), static_cast<std::uint8_t>(fo),
-                    static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),
-                    static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id)};
+  const Bytes fh = {next,
+                    0,
+                    static_cast<std::uint8_t>(fo >> 8),
+                    static_cast<std::uint8_t>(fo),
+                    static_cast<std::uint8_t>(id >> 24),
+                    static_cast<std::uint8_t>(id >> 16),
+                    static_cast<std::uint8_t>(id >> 8),
+                    static_cast<std::uint8_t>(id)};
   out.insert(out.end(), fh.begin(), fh.end());
   out.insert(out.end(), whole.begin() + 40 + from, whole.begin() + 40 + to);
   const std::uint32_t payload = static_cast<std::uint32_t>(out.size() - 40);
@@ -117,7 +123,8 @@ TEST_F(Defrag, V4ReassembledDatagramIsTheOriginal) {
   const Bytes w = query4();
   send(0, frag4(w, 48, 108, false));
   const Bytes first = frag4(w, 0, 48, true);
-  const Reassembly ra = e.engine.reassemble(std::span<const std::uint8_t>(first.data(), first.size()), ms(1));
+  const Reassembly ra =
+      e.engine.reassemble(std::span<const std::uint8_t>(first.data(), first.size()), ms(1));
   ASSERT_EQ(ra.status, FragStatus::Reassembled);
   ASSERT_EQ(ra.l3.size(), w.size());
   Bytes got(ra.l3.begin(), ra.l3.end());
@@ -143,7 +150,8 @@ TEST_F(Defrag, V4LargeDatagramSpanningManyChunksIsRebuiltByteForByte) {
   expect_held(send(0, frag4(w, 1480, 2960, true)));
   expect_held(send(1, frag4(w, 2960, l4, false)));
   const Bytes first = frag4(w, 0, 1480, true);
-  const Reassembly ra = e.engine.reassemble(std::span<const std::uint8_t>(first.data(), first.size()), ms(2));
+  const Reassembly ra =
+      e.engine.reassemble(std::span<const std::uint8_t>(first.data(), first.size()), ms(2));
   ASSERT_EQ(ra.status, FragStatus::Reassembled);
   EXPECT_EQ(ra.frag_count, 3);
   Bytes want = w;
@@ -323,9 +331,78 @@ TEST_F(Defrag, V6ReassembledDatagramDropsTheFragmentHeader) {
   const Bytes w = query6();
   send(0, frag6(w, 56, 108, false));
   const Bytes first = frag6(w, 0, 56, true);
-  const Reassembly ra = e.engine.reassemble(std::span<const std::uint8_t>(first.data(), first.size()), ms(1));
+  const Reassembly ra =
+      e.engine.reassemble(std::span<const std::uint8_t>(first.data(), first.size()), ms(1));
   ASSERT_EQ(ra.status, FragStatus::Reassembled);
   EXPECT_EQ(Bytes(ra.l3.begin(), ra.l3.end()), w);
+}
+
+// ECN codepoint of a fragment (IPv4 TOS / IPv6 traffic class, low 2 bits):
+// 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE.
+Bytes with_ecn4(Bytes f, std::uint8_t ecn) {
+  f[1] = static_cast<std::uint8_t>((f[1] & ~3u) | ecn);
+  fix_ipv4_checksum(f);
+  return f;
+}
+Bytes with_ecn6(Bytes f, std::uint8_t ecn) {
+  f[1] = static_cast<std::uint8_t>((f[1] & ~0x30u) | (ecn << 4));
+  return f;
+}
+
+// RFC 3168 5.3 as the kernel applies it on reassembly: every combination of
+// two fragments' codepoints, IPv4 and IPv6. Not-ECT with anything
+// ECN-capable discards the datagram; CE with ECT marks it CE; otherwise the
+// first fragment's codepoint stays.
+TEST_F(Defrag, EcnOfTheFragmentsDecidesTheDatagram) {
+  struct Case {
+    std::uint8_t first, second;
+    bool dropped;
+    std::uint8_t result;  // codepoint of the reassembled datagram
+  };
+  const Case cases[] = {
+      {0, 0, false, 0}, {0, 1, true, 0},  {0, 2, true, 0},  {0, 3, true, 0},
+      {1, 0, true, 0},  {1, 1, false, 1}, {1, 2, false, 1}, {1, 3, false, 3},
+      {2, 0, true, 0},  {2, 1, false, 2}, {2, 2, false, 2}, {2, 3, false, 3},
+      {3, 0, true, 0},  {3, 1, false, 3}, {3, 2, false, 3}, {3, 3, false, 3},
+  };
+  std::uint16_t id = 100;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::Message() << "ECN " << int(c.first) << "+" << int(c.second));
+    for (bool v6 : {false, true}) {
+      L4Engine eng;
+      const Bytes w = v6 ? query6() : query4(++id);
+      const Bytes a = v6 ? with_ecn6(frag6(w, 0, 56, true), c.first)
+                         : with_ecn4(frag4(w, 0, 48, true), c.first);
+      const Bytes b = v6 ? with_ecn6(frag6(w, 56, 108, false), c.second)
+                         : with_ecn4(frag4(w, 48, 108, false), c.second);
+      const Result r1 = eng.send(0, a);
+      EXPECT_EQ(r1.frag, FragStatus::Held);
+      const Reassembly ra =
+          eng.engine.reassemble(std::span<const std::uint8_t>(b.data(), b.size()), ms(1));
+      if (c.dropped) {
+        EXPECT_EQ(ra.status, FragStatus::Dropped) << (v6 ? "v6" : "v4");
+        EXPECT_EQ(ra.reason, InvalidReason::FragEcnMismatch);
+        EXPECT_EQ(eng.engine.stats().entries, 0u);
+        continue;
+      }
+      ASSERT_EQ(ra.status, FragStatus::Reassembled) << (v6 ? "v6" : "v4");
+      const std::uint8_t got = v6 ? (ra.l3[1] >> 4) & 3u : ra.l3[1] & 3u;
+      EXPECT_EQ(got, c.result) << (v6 ? "v6" : "v4");
+      // The rewritten IPv4 header still checks out: the datagram is tracked.
+      EXPECT_EQ(eng.engine.process(ra.l3, ms(1)).state, CtState::New) << (v6 ? "v6" : "v4");
+    }
+  }
+}
+
+TEST_F(Defrag, EcnMismatchThroughProcessReportsTheDrop) {
+  const Bytes w = query4();
+  expect_held(send(0, with_ecn4(frag4(w, 0, 48, true), 2)));
+  const Result r = send(1, with_ecn4(frag4(w, 48, 108, false), 0));
+  EXPECT_EQ(r.frag, FragStatus::Dropped);
+  EXPECT_EQ(r.reason, InvalidReason::FragEcnMismatch);
+  EXPECT_TRUE(r.dropped);
+  EXPECT_EQ(r.conn, nullptr);
+  EXPECT_EQ(e.engine.stats().entries, 0u);
 }
 
 TEST_F(Defrag, V6OverlapDiscardsDuplicateIsSwallowed) {
