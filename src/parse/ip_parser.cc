@@ -121,8 +121,12 @@ InvalidReason parse_v6(const std::uint8_t* p, std::size_t avail, Packet& pkt) {
       pkt.frag_hdr_off = off;
       pkt.frag_offset = static_cast<std::uint16_t>(fo >> 3);
       pkt.more_fragments = (fo & 1u) != 0;
-      // An atomic fragment (offset 0, no MF; RFC 6946) is a whole datagram.
-      pkt.fragment = pkt.frag_offset != 0 || pkt.more_fragments;
+      // Any fragment header makes a fragment, an atomic one (offset 0, no
+      // MF; RFC 6946) included: Linux's conntrack defragmenter still queues
+      // it under its identification, so it completes at once when alone
+      // and is discarded when it contradicts a pending datagram with the
+      // same identification (checked against the kernel: kdiff.frag-atomic).
+      pkt.fragment = true;
       pkt.frag_id = load_be32(p + off + 4);
       next = p[off];
       off += 8;

@@ -570,6 +570,25 @@ std::vector<Scenario> scenarios() {
                  }
                }});
 
+  // A datagram "fragmented" into one piece: on IPv6 an atomic fragment
+  // (fragment header, offset 0, no MF), which Linux still passes through
+  // its reassembly queue; first alone, then with the identification of a
+  // datagram whose first fragment is pending. On IPv4 the same packets are
+  // plain datagrams (the identification only matters with MF or an offset).
+  v.push_back({"frag-atomic", true, [](Ctx& x) {
+                 Bytes a = udp(Ctx::ep(x.c, 5360), Ctx::ep(x.s, 53), std::string(200, 'a'), false,
+                               false, IpSpec{64, 91, false});
+                 x.add(fragment(a, 4096, 91)[0]);
+                 x.add(udp(Ctx::ep(x.s, 53), Ctx::ep(x.c, 5360), "reply"));
+                 Bytes big = udp(Ctx::ep(x.c, 5362), Ctx::ep(x.s, 53), std::string(3000, 'b'),
+                                 false, false, IpSpec{64, 92, false});
+                 x.add(fragment(big, x.v6 ? 1232 : 1480, 92)[0]);  // first fragment only
+                 Bytes b = udp(Ctx::ep(x.c, 5361), Ctx::ep(x.s, 53), std::string(200, 'c'), false,
+                               false, IpSpec{64, 92, false});
+                 x.add(fragment(b, 4096, 92)[0]);
+                 x.add(udp(Ctx::ep(x.s, 53), Ctx::ep(x.c, 5361), "reply"));
+               }});
+
   // NOTRACK (linux-core.md §8): DNS untracked, other UDP tracked; an ICMP
   // error about the untracked flow is INVALID, not RELATED.
   v.push_back({"notrack-udp", true, [](Ctx& x) {

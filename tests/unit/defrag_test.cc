@@ -337,6 +337,25 @@ TEST_F(Defrag, V6ReassembledDatagramDropsTheFragmentHeader) {
   EXPECT_EQ(Bytes(ra.l3.begin(), ra.l3.end()), w);
 }
 
+// An IPv6 atomic fragment (fragment header, offset 0, no MF) still goes
+// through the queue, as in Linux: alone it completes at once; with the
+// identification of a pending datagram it contradicts that datagram's length
+// and is discarded (kernel-checked: kdiff.frag-atomic-v6).
+TEST_F(Defrag, V6AtomicFragmentIsQueuedAndCompletesAtOnce) {
+  const Bytes w = query6();
+  const Result r = send(0, frag6(w, 0, 108, false, 41));
+  EXPECT_EQ(r.frag, FragStatus::Reassembled);
+  EXPECT_EQ(r.frag_count, 1);
+  EXPECT_EQ(r.state, CtState::New);
+  // The same identification as a pending first fragment: discarded.
+  const Bytes big = udp(kC6, ep6("2001:db8:2::20", 54), std::string(300, 'b'));
+  expect_held(send(1, frag6(big, 0, 56, true, 42)));
+  const Result a = send(2, frag6(udp(kC6, ep6("2001:db8:2::20", 55), "x"), 0, 9, false, 42));
+  EXPECT_EQ(a.frag, FragStatus::Dropped);
+  EXPECT_EQ(a.reason, InvalidReason::FragBadLength);
+  EXPECT_EQ(e.engine.stats().entries, 1u);
+}
+
 // ECN codepoint of a fragment (IPv4 TOS / IPv6 traffic class, low 2 bits):
 // 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE.
 Bytes with_ecn4(Bytes f, std::uint8_t ecn) {

@@ -227,7 +227,11 @@ TEST(IpParser, Ipv6ExtensionChain) {
   EXPECT_EQ(p.proto, kProtoUDP);
   EXPECT_EQ(p.l4_off, 40u + 8 + 8 + 8 + 8 + 16);
   EXPECT_EQ(p.frag_hdr_off, 64u);
-  EXPECT_FALSE(p.fragment);  // atomic fragment: the datagram is whole
+  // An atomic fragment is still a fragment: Linux queues it for reassembly.
+  EXPECT_TRUE(p.fragment);
+  EXPECT_FALSE(p.more_fragments);
+  EXPECT_EQ(p.frag_offset, 0u);
+  EXPECT_FALSE(p.non_first_fragment());
   EXPECT_EQ(p.l4_len(), 8u + 3u);
 }
 
