@@ -1,9 +1,9 @@
 // The `ctrack` command: lists the subcommands and dispatches to the chosen
 // one. Usage errors exit with 1, input errors with 2 (set by the commands).
-#include <cstdio>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <cstdio>
 
 #include "cli/commands.h"
 

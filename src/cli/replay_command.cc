@@ -1,10 +1,10 @@
 // `ctrack replay`: option parsing and validation. The replay itself is in
 // replay_run.cc.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/replay_options.h"
@@ -76,8 +76,9 @@ bool parse_helper_arg(const std::string& arg, HelperAttachment& out, std::string
     return false;
   }
   unsigned long v = 0;
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      (v = std::stoul(port)) == 0 || v > 65535) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || (v = std::stoul(port)) == 0 ||
+      v > 65535) {
     error = fmt::format("--helper {}: bad port '{}'", arg, port);
     return false;
   }
@@ -99,8 +100,8 @@ int run() {
   if (!a.expectations.empty()) opts.expectations = io::parse_expect_format(a.expectations);
 
   const Profile profile = a.profile == "classic" ? Profile::Classic : Profile::Linux;
-  opts.config = a.hashsize != 0 ? Config::for_profile(profile, a.hashsize)
-                                : Config::for_profile(profile);
+  opts.config =
+      a.hashsize != 0 ? Config::for_profile(profile, a.hashsize) : Config::for_profile(profile);
   // The file first, so that --set on the command line overrides it.
   std::string error;
   if (!a.sysctl_file.empty() && !opts.config.load_sysctl_file(a.sysctl_file, &error)) {
@@ -143,16 +144,19 @@ Command register_replay_command(CLI::App& app) {
       "replay",
       "Replay pcap/pcapng captures through the connection tracker and show what it decides "
       "for every packet (conntrack state, direction, TCP state, INVALID reason).");
-  sub->add_option("FILE", a.files, "Capture files (pcap or pcapng), replayed in order through one table")
+  sub->add_option("FILE", a.files,
+                  "Capture files (pcap or pcapng), replayed in order through one table")
       ->required();
-  sub->add_option("--filter", a.filter, "Only replay packets matching this BPF expression (tcpdump syntax)")
+  sub->add_option("--filter", a.filter,
+                  "Only replay packets matching this BPF expression (tcpdump syntax)")
       ->type_name("EXPR");
   sub->add_option("--notrack", a.notrack,
                   "Mark packets matching this BPF expression untracked before conntrack, as "
                   "`-t raw -j NOTRACK` would (UNTRACKED, no entry, no helper; defragmentation "
                   "still runs first)")
       ->type_name("EXPR");
-  sub->add_option("--profile", a.profile, "Behaviour: 'linux' (today's kernel) or 'classic' (2.4-era ip_conntrack)")
+  sub->add_option("--profile", a.profile,
+                  "Behaviour: 'linux' (today's kernel) or 'classic' (2.4-era ip_conntrack)")
       ->check(CLI::IsMember({"linux", "classic"}))
       ->capture_default_str();
   sub->add_option("--set", a.sets,
@@ -162,7 +166,9 @@ Command register_replay_command(CLI::App& app) {
       ->type_name("NAME=VALUE");
   sub->add_option("--sysctl-file", a.sysctl_file, "Apply a sysctl.conf-style file before --set")
       ->type_name("FILE");
-  sub->add_option("--hashsize", a.hashsize, "Hash table size (as the nf_conntrack module parameter; also sets nf_conntrack_max to 8x)")
+  sub->add_option(
+         "--hashsize", a.hashsize,
+         "Hash table size (as the nf_conntrack module parameter; also sets nf_conntrack_max to 8x)")
       ->check(CLI::Range(1u, 1u << 26))
       ->type_name("N");
   sub->add_option("--format", a.format, "Per-packet output: 'text' or 'json' (JSON Lines)")
@@ -184,8 +190,9 @@ Command register_replay_command(CLI::App& app) {
       ->type_name("NAME[:PROTO:PORT]");
   sub->add_flag("--no-helpers", a.no_helpers,
                 "classic profile: do not attach helpers automatically by well-known port");
-  sub->add_flag("--ftp-loose", a.ftp_loose,
-                "FTP helper: accept PORT/227 addresses other than the sender's (module parameter loose=1)");
+  sub->add_flag(
+      "--ftp-loose", a.ftp_loose,
+      "FTP helper: accept PORT/227 addresses other than the sender's (module parameter loose=1)");
   sub->add_flag("--expectations{conntrack}", a.expectations,
                 "Print the expectation table at the end: proc (/proc/net/nf_conntrack_expect), "
                 "conntrack (conntrack -L expect, the default) or json")
@@ -197,9 +204,10 @@ Command register_replay_command(CLI::App& app) {
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str()
       ->type_name("N");
-  sub->add_option("--hash-seed", a.hash_seed,
-                  "Fix the table's hash key (0 = random, as the kernel): bucket layout decides "
-                  "when the GC reclaims expired entries, so --stats is reproducible only with a fixed key")
+  sub->add_option(
+         "--hash-seed", a.hash_seed,
+         "Fix the table's hash key (0 = random, as the kernel): bucket layout decides "
+         "when the GC reclaims expired entries, so --stats is reproducible only with a fixed key")
       ->type_name("N");
   sub->add_option("--rules", a.rules,
                   "Run every packet through this firewall ruleset (iptables-save / ip6tables-save "
@@ -207,17 +215,20 @@ Command register_replay_command(CLI::App& app) {
                   "counters at the end (repeatable: IPv4 and IPv6 files)")
       ->allow_extra_args(false)
       ->type_name("FILE");
-  sub->add_option("--local", a.locals,
-                  "With --rules: an address of the firewall itself; packets to it go through INPUT, "
-                  "packets from it through OUTPUT (others: FORWARD); repeatable")
+  sub->add_option(
+         "--local", a.locals,
+         "With --rules: an address of the firewall itself; packets to it go through INPUT, "
+         "packets from it through OUTPUT (others: FORWARD); repeatable")
       ->allow_extra_args(false)
       ->type_name("ADDR");
-  sub->add_option("--iface", a.ifaces,
-                  "With --rules: interface NAME faces PREFIX, for -i/-o (a packet arrives on the "
-                  "interface facing its source, leaves by the one facing its destination); repeatable")
+  sub->add_option(
+         "--iface", a.ifaces,
+         "With --rules: interface NAME faces PREFIX, for -i/-o (a packet arrives on the "
+         "interface facing its source, leaves by the one facing its destination); repeatable")
       ->allow_extra_args(false)
       ->type_name("NAME=PREFIX");
-  sub->add_flag("--only-dropped", a.only_dropped, "With --rules: print only packets dropped or rejected");
+  sub->add_flag("--only-dropped", a.only_dropped,
+                "With --rules: print only packets dropped or rejected");
   sub->footer(
       "Exit status: 0 on success, 1 on a usage error, 2 when an input could not be read "
       "completely (everything before the damage is still reported).");

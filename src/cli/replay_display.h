@@ -13,7 +13,8 @@ namespace ctrack::cli {
 // The internal TCP state of the entry this packet will hit, looked up before
 // the engine processes it, so that the text output can show the transition.
 // Only used when printing; the -q path never calls it.
-inline TcpState tcp_state_before(const Engine& engine, std::span<const std::uint8_t> l3, Timestamp now) {
+inline TcpState tcp_state_before(const Engine& engine, std::span<const std::uint8_t> l3,
+                                 Timestamp now) {
   Packet pkt;
   if (parse_ip(l3, pkt) != InvalidReason::None || pkt.proto != kProtoTCP ||
       pkt.non_first_fragment() || pkt.l4_len() < 4) {

@@ -16,21 +16,21 @@ enum class PacketFormat { Text, Json };
 
 struct ReplayOptions {
   std::vector<std::string> files;
-  std::string filter;                     // BPF expression; empty = none
-  std::string notrack;                    // --notrack EXPR (BPF): matching packets UNTRACKED
-  Config config;                          // profile, hashsize, sysctls applied
+  std::string filter;   // BPF expression; empty = none
+  std::string notrack;  // --notrack EXPR (BPF): matching packets UNTRACKED
+  Config config;        // profile, hashsize, sysctls applied
   PacketFormat packet_format = PacketFormat::Text;
-  bool quiet = false;                     // -q: no per-packet output at all
-  std::optional<io::TableFormat> table;   // --table[=FORMAT]
-  bool stats = false;                     // --stats
+  bool quiet = false;                            // -q: no per-packet output at all
+  std::optional<io::TableFormat> table;          // --table[=FORMAT]
+  bool stats = false;                            // --stats
   std::optional<io::ExpectFormat> expectations;  // --expectations[=FORMAT]
-  unsigned threads = 1;                   // --threads: shards of a ShardedEngine when > 1
+  unsigned threads = 1;                          // --threads: shards of a ShardedEngine when > 1
   // Firewall ruleset (issue #5): iptables-save files, the host's own
   // addresses and interface prefixes; replayed by run_replay_rules.
-  std::vector<std::string> rules;         // --rules FILE (repeatable)
-  std::vector<std::string> locals;        // --local ADDR (repeatable)
-  std::vector<std::string> ifaces;        // --iface NAME=PREFIX (repeatable)
-  bool only_dropped = false;              // --only-dropped
+  std::vector<std::string> rules;   // --rules FILE (repeatable)
+  std::vector<std::string> locals;  // --local ADDR (repeatable)
+  std::vector<std::string> ifaces;  // --iface NAME=PREFIX (repeatable)
+  bool only_dropped = false;        // --only-dropped
 };
 
 // Runs the replay and prints what was asked; returns the exit status

@@ -9,6 +9,7 @@
 
 #include "cli/replay_display.h"
 #include "cli/replay_options.h"
+#include "cli/replay_source.h"
 #include "ctrack/engine.h"
 #include "io/entry_format.h"
 #include "io/packet_format.h"
@@ -62,11 +63,12 @@ class RulesReplayer {
  private:
   bool replay_file(const std::string& path) {
     std::string error;
-    std::unique_ptr<PcapSource> src = PcapSource::open(path, &error);
-    if (!src || (!opts_.filter.empty() && !src->set_filter(opts_.filter, &error))) {
+    ReplaySource opened = open_replay_source(opts_, path, &error);
+    if (!opened.pcap) {
       report_error(error);
       return false;
     }
+    std::unique_ptr<PcapSource> src = std::move(opened.pcap);
     if (!opts_.quiet && opts_.packet_format == PacketFormat::Text && opts_.files.size() > 1) {
       fmt::format_to(std::back_inserter(out_), "==> {} <==\n", path);
     }

@@ -16,6 +16,7 @@
 #include "cli/replay_batch.h"
 #include "cli/replay_display.h"
 #include "cli/replay_options.h"
+#include "cli/replay_source.h"
 #include "ctrack/engine.h"
 #include "io/bpf_match.h"
 #include "io/entry_format.h"
@@ -66,23 +67,13 @@ class Replayer {
   // Returns false (after reporting) if the file could not be read to its end.
   bool replay_file(const std::string& path, io::Progress& progress) {
     std::string error;
-    std::unique_ptr<PcapSource> src = PcapSource::open(path, &error);
-    if (!src) {
+    ReplaySource opened = open_replay_source(opts_, path, &error);
+    if (!opened.pcap) {
       report_error(error);
       return false;
     }
-    if (!opts_.filter.empty() && !src->set_filter(opts_.filter, &error)) {
-      report_error(error);
-      return false;
-    }
-    std::unique_ptr<io::BpfMatch> notrack;
-    if (!opts_.notrack.empty()) {
-      notrack = io::BpfMatch::compile(opts_.notrack, src->linktype(), &error);
-      if (!notrack) {
-        report_error(error);
-        return false;
-      }
-    }
+    std::unique_ptr<PcapSource> src = std::move(opened.pcap);
+    std::unique_ptr<io::BpfMatch> notrack = std::move(opened.notrack);
     if (!opts_.quiet && opts_.packet_format == PacketFormat::Text && opts_.files.size() > 1) {
       fmt::format_to(std::back_inserter(out_), "==> {} <==\n", path);
     }

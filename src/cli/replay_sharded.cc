@@ -27,6 +27,7 @@
 
 #include "cli/replay_display.h"
 #include "cli/replay_options.h"
+#include "cli/replay_source.h"
 #include "ctrack/sharded_engine.h"
 #include "io/bpf_match.h"
 #include "io/entry_format.h"
@@ -130,29 +131,19 @@ class ShardedReplayer {
 
   bool replay_file(const std::string& path, io::Progress& progress) {
     std::string error;
-    std::unique_ptr<PcapSource> src = PcapSource::open(path, &error);
-    if (!src) {
+    ReplaySource opened = open_replay_source(opts_, path, &error);
+    if (!opened.pcap) {
       report_error(error);
       return false;
     }
-    if (!opts_.filter.empty() && !src->set_filter(opts_.filter, &error)) {
-      report_error(error);
-      return false;
-    }
+    std::unique_ptr<PcapSource> src = std::move(opened.pcap);
+    notrack_ = std::move(opened.notrack);
     if (!opts_.quiet && opts_.packet_format == PacketFormat::Text && opts_.files.size() > 1) {
       Epoch& e = current();
       fmt::format_to(std::back_inserter(e.front_out), "==> {} <==\n", path);
       front_line(e);
     }
     const int linktype = src->linktype();
-    notrack_.reset();
-    if (!opts_.notrack.empty()) {
-      notrack_ = io::BpfMatch::compile(opts_.notrack, linktype, &error);
-      if (!notrack_) {
-        report_error(fmt::format("--notrack: {}", error));
-        return false;
-      }
-    }
     CapturedFrame frame;
     for (;;) {
       const PcapSource::Next n = src->next(frame);

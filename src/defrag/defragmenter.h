@@ -51,4 +51,22 @@ class Defragmenter {
   std::vector<std::uint8_t> out_;  // the last reassembled datagram (<= 64 KiB + headers)
 };
 
+// The two outcomes that leave a fragment out of conntrack, shared by the
+// IPv4 and IPv6 paths.
+inline Reassembly dropped(InvalidReason r, std::uint32_t datagram) {
+  Reassembly ra;
+  ra.status = FragStatus::Dropped;
+  ra.reason = r;
+  ra.datagram = datagram;
+  return ra;
+}
+
+inline Reassembly held(std::uint32_t datagram) {
+  Reassembly ra;
+  ra.status = FragStatus::Held;
+  ra.reason = InvalidReason::FragmentHeld;
+  ra.datagram = datagram;
+  return ra;
+}
+
 }  // namespace ctrack::defrag

@@ -11,22 +11,6 @@
 namespace ctrack::defrag {
 namespace {
 
-Reassembly dropped(InvalidReason r, std::uint32_t datagram) {
-  Reassembly ra;
-  ra.status = FragStatus::Dropped;
-  ra.reason = r;
-  ra.datagram = datagram;
-  return ra;
-}
-
-Reassembly held(std::uint32_t datagram) {
-  Reassembly ra;
-  ra.status = FragStatus::Held;
-  ra.reason = InvalidReason::FragmentHeld;
-  ra.datagram = datagram;
-  return ra;
-}
-
 constexpr std::uint32_t kMaxDatagram = 65535;
 
 }  // namespace

@@ -11,22 +11,6 @@
 namespace ctrack::defrag {
 namespace {
 
-Reassembly dropped(InvalidReason r, std::uint32_t datagram) {
-  Reassembly ra;
-  ra.status = FragStatus::Dropped;
-  ra.reason = r;
-  ra.datagram = datagram;
-  return ra;
-}
-
-Reassembly held(std::uint32_t datagram) {
-  Reassembly ra;
-  ra.status = FragStatus::Held;
-  ra.reason = InvalidReason::FragmentHeld;
-  ra.datagram = datagram;
-  return ra;
-}
-
 // The kernel lets the packet continue as it is (nf_ct_frag6_gather returns 0).
 Reassembly passed(const Packet& pkt) {
   Reassembly ra;
