@@ -1,4 +1,4 @@
-// Micro-benchmarks of the per-packet building blocks: parsing, hashing,
+// Micro-benchmarks of the per-packet building blocks: parsing, checksum, hashing,
 // lookup hit and miss, TCP state update, entry creation, the expiry sweep and
 // early drop. Whole workloads (the issue #6 table) are in workloads.cc.
 #include <benchmark/benchmark.h>
@@ -9,6 +9,7 @@
 
 #include "core/flow_hash.h"
 #include "ctrack/engine.h"
+#include "parse/checksum.h"
 #include "parse/packet.h"
 #include "support/packet_builder.h"
 
@@ -66,6 +67,19 @@ void BM_ParseIpv4Tcp(benchmark::State& st) {
   }
 }
 BENCHMARK(BM_ParseIpv4Tcp);
+
+// The L4 checksum of a TCP segment with the benchmark capture's payload
+// sizes (64 and 256 bytes): pseudo-header plus header and payload.
+void BM_TcpChecksum(benchmark::State& st) {
+  const Bytes p = seg(client(1), kServer, PSH | ACK, 1, 1, static_cast<std::size_t>(st.range(0)));
+  Packet pkt;
+  parse_ip(p, pkt);
+  const auto len = static_cast<std::uint32_t>(pkt.l4_len());
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(l4_checksum_ok(pkt, len, kProtoTCP, len, true));
+  }
+}
+BENCHMARK(BM_TcpChecksum)->Arg(64)->Arg(256);
 
 void BM_FlowHash(benchmark::State& st) {
   const HashKey key = HashKey::from_seed(1);

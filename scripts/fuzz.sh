@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the per-packet path (link layer, IP parsing, the whole engine) with
-# libFuzzer under ASan+UBSan.
+# libFuzzer under ASan+UBSan for SECONDS, then the capture reader (against
+# libpcap as the oracle) for a third of that.
 #   ./scripts/fuzz.sh [SECONDS]     (default 60)
 # Seeds: every frame of samples/*.pcap and, when present, ../shared/corpus/*.pcap.
 # New crashing inputs are left in build-fuzz/ as crash-*; the run fails on any.
@@ -10,7 +11,7 @@ secs=${1:-60}
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCTRACK_FUZZ=ON -DCTRACK_BUILD_BENCH=OFF >/dev/null
-ninja -C "$build" parse_fuzz
+ninja -C "$build" parse_fuzz pcap_fuzz
 
 seeds="$build/seeds"
 mkdir -p "$seeds" "$build/corpus"
@@ -46,3 +47,15 @@ PY
 echo "fuzz: $(ls "$seeds" | wc -l) seeds, ${secs}s"
 cd "$build"
 ./tests/fuzz/parse_fuzz -max_total_time="$secs" -max_len=4096 -print_final_stats=1 corpus seeds
+
+# The capture reader: seeds are the first 2 KiB of each sample capture.
+cd ..
+pseeds="$build/pcap-seeds"
+mkdir -p "$pseeds" "$build/pcap-corpus"
+for f in samples/*.pcap ../shared/corpus/*.pcap; do
+  [[ -f $f ]] && head -c 2048 "$f" > "$pseeds/$(basename "$f")"
+done
+psecs=$(( secs / 3 > 10 ? secs / 3 : 10 ))
+echo "pcap fuzz: $(ls "$pseeds" | wc -l) seeds, ${psecs}s"
+cd "$build"
+./tests/fuzz/pcap_fuzz -max_total_time="$psecs" -max_len=4096 -print_final_stats=1 pcap-corpus pcap-seeds

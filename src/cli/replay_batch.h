@@ -1,9 +1,10 @@
 // The quiet replay path feeds the engine in batches (Engine::process_batch)
 // so that the table lookups of consecutive packets overlap their cache
 // misses; verdicts are those of one call per packet, and -q prints none of
-// them anyway. Frames are copied because libpcap reuses its buffer on every
-// read; the copy buffer keeps its capacity, so nothing is allocated per
-// packet once it has grown to a batch of the capture's largest frames.
+// them anyway. Frames read from a mapped capture (PcapSource::frames_stable)
+// are passed as they are; others are copied, because libpcap reuses its
+// buffer on every read. The copy buffer keeps its capacity, so nothing is
+// allocated per packet once it has grown to a batch of the largest frames.
 #pragma once
 
 #include <cstddef>
@@ -20,10 +21,16 @@ class QuietBatcher {
  public:
   explicit QuietBatcher(Engine& engine) : engine_(engine) {}
 
-  void add(std::span<const std::uint8_t> l3, Timestamp ts) {
-    where_[n_] = {data_.size(), l3.size()};
+  // `stable`: `l3` stays valid until flush() (no copy needed).
+  void add(std::span<const std::uint8_t> l3, Timestamp ts, bool stable) {
+    if (stable) {
+      direct_[n_] = l3;
+    } else {
+      direct_[n_] = {};
+      where_[n_] = {data_.size(), l3.size()};
+      data_.insert(data_.end(), l3.begin(), l3.end());
+    }
     ts_[n_] = ts;
-    data_.insert(data_.end(), l3.begin(), l3.end());
     if (++n_ == kBatch) flush();
   }
 
@@ -31,9 +38,11 @@ class QuietBatcher {
   void flush() {
     if (n_ == 0) return;
     for (std::size_t i = 0; i < n_; ++i) {
-      pkts_[i] = {std::span<const std::uint8_t>(data_.data() + where_[i].first, where_[i].second),
-                  ts_[i],
-                  {}};
+      const auto l3 = direct_[i].data() != nullptr
+                          ? direct_[i]
+                          : std::span<const std::uint8_t>(data_.data() + where_[i].first,
+                                                          where_[i].second);
+      pkts_[i] = {l3, ts_[i], {}};
     }
     engine_.process_batch({pkts_, n_}, {out_, n_});
     n_ = 0;
@@ -44,7 +53,8 @@ class QuietBatcher {
   static constexpr std::size_t kBatch = 32;
   Engine& engine_;
   std::vector<std::uint8_t> data_;
-  std::pair<std::size_t, std::size_t> where_[kBatch];
+  std::span<const std::uint8_t> direct_[kBatch];     // stable frames
+  std::pair<std::size_t, std::size_t> where_[kBatch];  // copied: offset, length in data_
   Timestamp ts_[kBatch] = {};
   BatchPacket pkts_[kBatch];
   Result out_[kBatch];

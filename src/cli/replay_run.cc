@@ -78,6 +78,7 @@ class Replayer {
       fmt::format_to(std::back_inserter(out_), "==> {} <==\n", path);
     }
     const int linktype = src->linktype();
+    const bool stable = src->frames_stable();
     CapturedFrame frame;
     for (;;) {
       const PcapSource::Next n = src->next(frame);
@@ -99,7 +100,7 @@ class Replayer {
       } else {
         const auto l3 = frame.data.subspan(link.l3_offset);
         if (opts_.quiet && !notrack) {
-          quiet_.add(l3, frame.ts);
+          quiet_.add(l3, frame.ts, stable);
         } else if (opts_.quiet) {
           track_notrack(*notrack, frame, link.l3_offset);
         } else {

@@ -20,7 +20,7 @@ namespace {
 
 // Below this much table memory (bucket array + entries) lookups hit the
 // caches anyway and the look-ahead pass is pure overhead: skip it.
-constexpr std::size_t kPrefetchAboveBytes = std::size_t{4} << 20;
+constexpr std::size_t kPrefetchAboveBytes = std::size_t{1} << 20;
 
 }  // namespace
 

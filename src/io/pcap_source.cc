@@ -1,16 +1,105 @@
-// Capture reading is delegated to libpcap (pcap and pcapng, every link
-// type, byte-order and timestamp variants); only the per-packet parsing
-// that follows is ours. The BPF filter is applied here with
-// pcap_offline_filter() rather than pcap_setfilter() so that packets the
-// filter rejects still advance the packet number.
+// Capture reading. libpcap opens every capture: it validates the file
+// header, maps the link type, and reads pcapng and the rarer pcap variants
+// (modified/Kuznetzov records, version 2.3 quirks). For the commonest case,
+// a classic pcap file (version 2.4, microsecond or nanosecond magic, either
+// byte order), the records are then read straight from a read-only mapping
+// of the file instead of through pcap_next_ex(): libpcap copies every record
+// into its buffer through stdio, which cost about 160 ns per packet in the
+// `replay -q` profile, a third of the whole process; walking 16-byte record
+// headers in the mapping costs a few nanoseconds, and the frames stay valid
+// for the source's lifetime, so the quiet replay need not copy them either.
+// The record checks are libpcap's: a header or body cut short by the end of
+// the file, or a capture length beyond the snapshot limit, is damage at
+// that packet number.
+//
+// The BPF filter is applied here with pcap_offline_filter() rather than
+// pcap_setfilter() so that packets the filter rejects still advance the
+// packet number.
 #include "io/pcap_source.h"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 namespace ctrack {
+namespace {
+
+constexpr std::uint32_t kMagicMicro = 0xa1b2c3d4;
+constexpr std::uint32_t kMagicNano = 0xa1b23c4d;
+constexpr std::size_t kFileHeader = 24;
+constexpr std::size_t kRecordHeader = 16;
+// libpcap refuses records longer than this (its MAXIMUM_SNAPLEN) whatever
+// the file header's snapshot length says.
+constexpr std::uint32_t kMaxSnaplen = 262144;
+
+std::uint32_t load32(const std::uint8_t* p, bool swapped) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return swapped ? __builtin_bswap32(v) : v;
+}
+
+// A classic pcap file mapped read-only.
+struct MappedPcap {
+  const std::uint8_t* base = nullptr;
+  std::size_t size = 0;
+  std::size_t pos = kFileHeader;
+  bool swapped = false;
+  bool nano = false;
+  std::uint32_t snapshot = kMaxSnaplen;
+
+  ~MappedPcap() {
+    if (base) ::munmap(const_cast<std::uint8_t*>(base), size);
+  }
+
+  // Maps `path` if it is a classic pcap file this reader handles; false
+  // (and nothing mapped) otherwise, and libpcap reads it.
+  bool map(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              static_cast<std::size_t>(st.st_size) >= kFileHeader;
+    void* m = MAP_FAILED;
+    if (ok) {
+      size = static_cast<std::size_t>(st.st_size);
+      m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    }
+    ::close(fd);
+    if (m == MAP_FAILED) return false;
+    base = static_cast<const std::uint8_t*>(m);
+    // Read front to back once: let the kernel read ahead aggressively.
+    ::madvise(m, size, MADV_SEQUENTIAL);
+    std::uint32_t magic;
+    std::memcpy(&magic, base, 4);
+    swapped = magic == __builtin_bswap32(kMagicMicro) || magic == __builtin_bswap32(kMagicNano);
+    if (swapped) magic = __builtin_bswap32(magic);
+    std::uint16_t major, minor;
+    std::memcpy(&major, base + 4, 2);
+    std::memcpy(&minor, base + 6, 2);
+    if (swapped) {
+      major = __builtin_bswap16(major);
+      minor = __builtin_bswap16(minor);
+    }
+    nano = magic == kMagicNano;
+    const std::uint32_t snaplen = load32(base + 16, swapped);
+    // As libpcap: a header snaplen of 0 or beyond the limit means the limit.
+    snapshot = snaplen == 0 || snaplen > kMaxSnaplen ? kMaxSnaplen : snaplen;
+    if ((magic != kMagicMicro && magic != kMagicNano) || major != 2 || minor != 4) {
+      ::munmap(m, size);
+      base = nullptr;
+      return false;
+    }
+    return true;
+  }
+};
+
+}  // namespace
 
 struct PcapSource::Impl {
   pcap_t* pcap = nullptr;
@@ -19,10 +108,52 @@ struct PcapSource::Impl {
   bool failed = false;        // a read error is final
   std::uint64_t count = 0;    // packets read from the file so far
   std::uint64_t bytes = 24;   // fallback byte count: file header + records
+  std::unique_ptr<MappedPcap> mapped;  // classic pcap: records read from here
 
   ~Impl() {
     if (has_filter) pcap_freecode(&prog);
     if (pcap) pcap_close(pcap);
+  }
+
+  // The next record of the mapping: 1 packet, 0 end of file, -1 damaged.
+  int next_mapped(pcap_pkthdr& hdr, const std::uint8_t*& data, std::string& why) {
+    MappedPcap& m = *mapped;
+    if (m.pos == m.size) return 0;
+    if (m.size - m.pos < kRecordHeader) {
+      why = "truncated dump file; tried to read 16 header bytes, only got " +
+            std::to_string(m.size - m.pos);
+      return -1;
+    }
+    const std::uint8_t* h = m.base + m.pos;
+    const std::uint32_t sec = load32(h, m.swapped);
+    const std::uint32_t frac = load32(h + 4, m.swapped);
+    const std::uint32_t caplen = load32(h + 8, m.swapped);
+    const std::uint32_t len = load32(h + 12, m.swapped);
+    if (caplen > kMaxSnaplen) {
+      why = "invalid packet capture length " + std::to_string(caplen) + ", bigger than maximum of " +
+            std::to_string(kMaxSnaplen);
+      return -1;
+    }
+    if (m.size - m.pos - kRecordHeader < caplen) {
+      why = "truncated dump file; tried to read " + std::to_string(caplen) +
+            " captured bytes, only got " + std::to_string(m.size - m.pos - kRecordHeader);
+      return -1;
+    }
+    // Bytes beyond the file's snapshot length are skipped, as libpcap does.
+    hdr.caplen = caplen > m.snapshot ? m.snapshot : caplen;
+    // Out-of-range fields (a damaged or hostile file) come out exactly as
+    // libpcap gives them: it reads both fields as signed 32-bit values in a
+    // file of the machine's byte order, but as unsigned ones after
+    // swapping, and scales microseconds up in 64-bit arithmetic. The
+    // source's timestamps are always nanoseconds.
+    const std::int64_t s64 = m.swapped ? std::int64_t{sec} : std::int64_t{static_cast<std::int32_t>(sec)};
+    const std::int64_t f64 = m.swapped ? std::int64_t{frac} : std::int64_t{static_cast<std::int32_t>(frac)};
+    hdr.ts.tv_sec = static_cast<time_t>(s64);
+    hdr.ts.tv_usec = static_cast<suseconds_t>(m.nano ? f64 : f64 * 1000);
+    hdr.len = len;
+    data = h + kRecordHeader;
+    m.pos += kRecordHeader + caplen;
+    return 1;
   }
 };
 
@@ -42,10 +173,14 @@ std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, std::strin
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   src->file_size_ = ec ? 0 : static_cast<std::uint64_t>(size);
+  auto mapped = std::make_unique<MappedPcap>();
+  if (mapped->map(path)) src->impl_->mapped = std::move(mapped);
   return src;
 }
 
 PcapSource::~PcapSource() = default;
+
+bool PcapSource::frames_stable() const { return impl_->mapped != nullptr; }
 
 bool PcapSource::set_filter(const std::string& expression, std::string* error) {
   Impl& im = *impl_;
@@ -68,17 +203,29 @@ PcapSource::Next PcapSource::next(CapturedFrame& frame) {
   Impl& im = *impl_;
   if (im.failed) return Next::Error;
   for (;;) {
-    pcap_pkthdr* hdr = nullptr;
+    pcap_pkthdr mapped_hdr;
+    pcap_pkthdr* hdr = &mapped_hdr;
     const u_char* data = nullptr;
-    const int rc = pcap_next_ex(im.pcap, &hdr, &data);
-    if (rc == PCAP_ERROR_BREAK) return Next::End;
-    if (rc < 0) {
-      im.failed = true;
-      error_ = path_ + ": damaged capture at packet " + std::to_string(im.count + 1) + ": " +
-               pcap_geterr(im.pcap);
-      return Next::Error;
+    if (im.mapped) {
+      std::string why;
+      const int rc = im.next_mapped(mapped_hdr, data, why);
+      if (rc == 0) return Next::End;
+      if (rc < 0) {
+        im.failed = true;
+        error_ = path_ + ": damaged capture at packet " + std::to_string(im.count + 1) + ": " + why;
+        return Next::Error;
+      }
+    } else {
+      const int rc = pcap_next_ex(im.pcap, &hdr, &data);
+      if (rc == PCAP_ERROR_BREAK) return Next::End;
+      if (rc < 0) {
+        im.failed = true;
+        error_ = path_ + ": damaged capture at packet " + std::to_string(im.count + 1) + ": " +
+                 pcap_geterr(im.pcap);
+        return Next::Error;
+      }
+      if (rc == 0) continue;  // live-capture timeout; not produced by offline files
     }
-    if (rc == 0) continue;  // live-capture timeout; not produced by offline files
     ++im.count;
     im.bytes += 16u + hdr->caplen;
     if (im.has_filter && pcap_offline_filter(&im.prog, hdr, data) == 0) continue;
@@ -93,6 +240,7 @@ PcapSource::Next PcapSource::next(CapturedFrame& frame) {
 int PcapSource::linktype() const { return pcap_datalink(impl_->pcap); }
 
 std::uint64_t PcapSource::bytes_read() const {
+  if (impl_->mapped) return impl_->mapped->pos;
   if (std::FILE* f = pcap_file(impl_->pcap)) {
     const long pos = std::ftell(f);
     if (pos >= 0) return static_cast<std::uint64_t>(pos);

@@ -1,5 +1,5 @@
-// Reads pcap and pcapng captures through libpcap, optionally filtered by a
-// BPF expression. Packet numbers are 1-based positions in the file (counting
+// Reads pcap and pcapng captures (opened by libpcap; classic pcap records are
+// read from a mapping of the file), optionally filtered by a BPF expression. Packet numbers are 1-based positions in the file (counting
 // filtered-out packets too), so they match Wireshark's frame numbers.
 #pragma once
 
@@ -15,7 +15,9 @@ namespace ctrack {
 struct CapturedFrame {
   std::uint64_t index = 0;  // 1-based packet number in the file
   Timestamp ts = 0;         // capture timestamp, ns
-  std::span<const std::uint8_t> data;  // captured bytes (valid until next())
+  // Captured bytes: valid until the next call to next(), or for the
+  // source's whole lifetime when frames_stable().
+  std::span<const std::uint8_t> data;
   std::uint32_t orig_len = 0;          // length on the wire
 };
 
@@ -32,6 +34,11 @@ class PcapSource {
   // Reads the next (matching) packet. On Error, error() names the file and
   // the packet number at which the capture is damaged.
   Next next(CapturedFrame& frame);
+
+  // True when frames are read from a mapping of the file (classic pcap): a
+  // frame's bytes then stay valid until the source is destroyed, and callers
+  // that collect frames need not copy them.
+  bool frames_stable() const;
 
   int linktype() const;
   const std::string& path() const { return path_; }
