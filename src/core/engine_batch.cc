@@ -18,9 +18,13 @@
 namespace ctrack {
 namespace {
 
-// Below this much table memory (bucket array + entries) lookups hit the
-// caches anyway and the look-ahead pass is pure overhead: skip it.
+// The look-ahead pass pays for itself only when lookups would miss the
+// private caches (L2 is 512 KiB-1 MiB on current x86 cores). What a lookup
+// touches is a bucket-head line and an entry per live connection, not the
+// whole bucket array: a table of a few thousand entries stays cached however
+// many buckets it has, and there the extra pass costs ~15 ns per packet.
 constexpr std::size_t kPrefetchAboveBytes = std::size_t{1} << 20;
+constexpr std::size_t kTouchedPerEntry = sizeof(Conn) + 64;
 
 }  // namespace
 
@@ -31,7 +35,7 @@ void EngineCore::process_batch(std::span<const BatchPacket> pkts, std::span<Resu
   // track() would (which also confirms whatever the previous call left).
   release_deferred();
   in_batch_ = true;
-  const bool look_ahead = table_.memory_bytes() > kPrefetchAboveBytes;
+  const bool look_ahead = std::size_t{table_.pool_size()} * kTouchedPerEntry > kPrefetchAboveBytes;
 
   // Packets hashed and prefetched ahead of the lookups: enough to cover the
   // memory latency, few enough that the prefetched lines (2 per packet) are
