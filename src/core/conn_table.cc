@@ -65,13 +65,6 @@ Hit ConnTable::peek(const Tuple& t, std::uint32_t h, const Tuple* inv, Timestamp
   return Hit{};
 }
 
-void ConnTable::link(std::uint32_t slot, const Tuple& reply) {
-  Conn& c = at(slot);
-  const std::uint32_t b = bucket(hash(c.orig, &reply));
-  c.next = heads_[b];
-  heads_[b] = slot;
-}
-
 void ConnTable::unlink(std::uint32_t slot, const Tuple& reply) {
   Conn& c = at(slot);
   std::uint32_t* link = &heads_[bucket(hash(c.orig, &reply))];

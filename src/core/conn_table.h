@@ -99,7 +99,13 @@ class ConnTable {
   }
 
   // Links a confirmed entry (`reply` is the inverse of its original tuple).
-  void link(std::uint32_t slot, const Tuple& reply);
+  void link(std::uint32_t slot, const Tuple& reply) { link_hashed(slot, hash(at(slot).orig, &reply)); }
+  // The same when the caller already has hash(orig, &reply).
+  void link_hashed(std::uint32_t slot, std::uint32_t h) {
+    const std::uint32_t b = bucket(h);
+    at(slot).next = heads_[b];
+    heads_[b] = slot;
+  }
   void unlink(std::uint32_t slot, const Tuple& reply);
 
   // Pool management: slots are recycled LIFO (a freed slot is warm in cache).

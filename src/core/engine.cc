@@ -473,7 +473,10 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
         break;
       case L4Verdict::Accept:
         if (hit.dir == Direction::Reply) c.status |= kStatusSeenReply;
-        if (is_new) pending_ = hit.slot;
+        if (is_new) {
+          pending_ = hit.slot;
+          pending_hash_ = h;  // hash(orig, reply) of the new entry: no need to redo it
+        }
         if (c.helper != 0) defer_helper(pkt, hit.slot, hit.dir, state);
         break;
     }
@@ -498,7 +501,7 @@ bool EngineCore::confirm() {
   }
   if (pending_ == kNoConn) return true;
   Conn& c = table_.at(pending_);
-  table_.link(pending_, reply_of(c));
+  table_.link_hashed(pending_, pending_hash_);
   c.status |= kStatusConfirmed;
   ++stats_.created;
   pending_ = kNoConn;

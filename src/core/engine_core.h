@@ -139,6 +139,7 @@ class EngineCore {
   std::uint32_t gc_owed_ = 0;  // buckets the sweep still has to visit
   std::uint32_t next_id_ = 1;
   std::uint32_t pending_ = kNoConn;   // unconfirmed entry of the last track()
+  std::uint32_t pending_hash_ = 0;    // its flow hash, kept for confirm()'s link
   std::uint32_t deferred_ = kNoConn;  // destroyed entry kept for the Result
   std::uint64_t count_ = 0;           // entries incl. the unconfirmed one
   // Expectations, and the helper of the last tracked packet: a copy of the
