@@ -93,6 +93,15 @@ struct Config {
   // boot-time random key); tests may fix it for reproducible bucket layout.
   std::uint64_t hash_seed = 0;
 
+  // Engine::process_batch's look-ahead (hash, then prefetch buckets and
+  // entries a few packets before tracking them). Auto: only once the live
+  // entries outgrow the private caches (below that, lookups hit the caches
+  // and the extra work only costs). Always / Never: regardless of the table
+  // (verdicts are the same either way; tests use Always to exercise it on
+  // small tables).
+  enum class BatchLookAhead : std::uint8_t { Auto, Always, Never };
+  BatchLookAhead batch_look_ahead = BatchLookAhead::Auto;
+
   // Defaults of a profile, with the table sized from this machine's memory
   // by that profile's kernel rule (or from `hashsize` when given, which also
   // makes max = 8 * hashsize, as the kernel does).

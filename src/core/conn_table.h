@@ -98,6 +98,20 @@ class ConnTable {
     }
   }
 
+  // Once the first entry has arrived: if it is not the one `t` (inverse
+  // `inv`) looks for, the second entry of the chain. Only a hint: it reads
+  // whatever the slots hold now (a stale chain costs a useless prefetch).
+  void prefetch_second(std::uint32_t h, const Tuple& t, const Tuple* inv) const {
+    const std::uint32_t first = heads_[bucket(h)];
+    if (first == kNoConn) return;
+    const Conn& c = at(first);
+    if (c.next == kNoConn || match(c, t, inv) >= 0) return;
+    const char* p = reinterpret_cast<const char*>(&at(c.next));
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + sizeof(Conn) - 1);
+    asm volatile("" : : "r"(p));  // kept, as in prefetch_first
+  }
+
   // Links a confirmed entry (`reply` is the inverse of its original tuple).
   void link(std::uint32_t slot, const Tuple& reply) { link_hashed(slot, hash(at(slot).orig, &reply)); }
   // The same when the caller already has hash(orig, &reply).

@@ -1,6 +1,7 @@
-// The batch path (Engine::process_batch): hash every packet of a window
-// first and prefetch its bucket, then its first chain entry, then track the
-// packets one by one through the ordinary single-packet pipeline. On a table
+// The batch path (Engine::process_batch): a software pipeline that hashes
+// each packet and prefetches its bucket, then its chain entries, a few
+// packets before it tracks the packet through the ordinary single-packet
+// pipeline. On a table
 // far larger than the caches a lookup is two dependent misses (bucket head,
 // entry); issuing them for a whole window before the first lookup makes them
 // overlap. Tracking itself is unchanged, so the verdicts are those of single
@@ -35,81 +36,106 @@ void EngineCore::process_batch(std::span<const BatchPacket> pkts, std::span<Resu
   // track() would (which also confirms whatever the previous call left).
   release_deferred();
   in_batch_ = true;
-  const bool look_ahead = std::size_t{table_.pool_size()} * kTouchedPerEntry > kPrefetchAboveBytes;
+  bool look_ahead = std::size_t{table_.pool_size()} * kTouchedPerEntry > kPrefetchAboveBytes;
+  if (cfg_.batch_look_ahead != Config::BatchLookAhead::Auto) {
+    look_ahead = cfg_.batch_look_ahead == Config::BatchLookAhead::Always;
+  }
 
-  // Packets hashed and prefetched ahead of the lookups: enough to cover the
-  // memory latency, few enough that the prefetched lines (2 per packet) are
-  // still in L1/L2 when the packet is tracked.
+  // Scratch for the packets of one window (parse, tuple, inverse, hash),
+  // allocated once per engine.
   constexpr std::size_t kWindow = BatchScratch::kWindow;
   if (!batch_scratch_) batch_scratch_ = std::make_unique<BatchScratch>();
   // Plain references, not a structured binding: clang before 16 cannot
-  // capture structured bindings in the lambda below.
+  // capture structured bindings in the lambdas below.
   BatchScratch& scratch = *batch_scratch_;
   auto& hashes = scratch.hashes;
   auto& tuples = scratch.tuples;
+  auto& invs = scratch.invs;
+  auto& has_inv = scratch.has_inv;
   auto& hashed = scratch.hashed;
   auto& parsed = scratch.parsed;
   auto& parse_err = scratch.parse_err;
-  for (std::size_t base = 0; base < n; base += kWindow) {
+  std::size_t base = 0;
+
+  // Stage 1: tuple and hash of a packet that takes the plain lookup path
+  // (ICMP errors, fragments and unparsable packets do not), and a prefetch
+  // of its bucket head.
+  auto hash_and_prefetch = [&](std::size_t i) {
+    hashed[i] = false;
+    const BatchPacket& bp = pkts[base + i];
+    const Packet& pkt = parsed[i];
+    parse_err[i] = parse_ip(bp.l3, parsed[i]);
+    if (bp.tmpl.notrack || parse_err[i] != InvalidReason::None || pkt.fragment) return;
+    with_tracker(pkt.family, pkt.proto, [&]<class T>() {
+      if constexpr (T::kProto != kProtoICMP && T::kProto != kProtoICMPv6) {
+        Tuple& t = tuples[i];
+        t = Tuple{};
+        t.src = pkt.src;
+        t.dst = pkt.dst;
+        t.family = pkt.family;
+        t.proto = pkt.proto;
+        t.zone = bp.tmpl.zone;
+        if (!T::tuple(pkt, t)) return;
+        seal_tuple_tail(t);
+        has_inv[i] = T::invert(t, invs[i]);
+        hashes[i] = table_.hash(t, has_inv[i] ? &invs[i] : nullptr);
+        hashed[i] = true;
+        table_.prefetch_bucket(hashes[i]);
+      }
+    });
+  };
+  // Stage 3: the ordinary pipeline (process() == track() + confirm()).
+  auto track_one = [&](std::size_t i, bool hinted) {
+    const BatchPacket& bp = pkts[base + i];
+    hint_valid_ = hinted && hashed[i];
+    if (hint_valid_) {
+      hint_hash_ = hashes[i];
+      hint_tuple_ = tuples[i];
+    }
+    parsed_ = hinted ? &parsed[i] : nullptr;
+    parsed_err_ = parse_err[i];
+    // Constructed in place (guaranteed copy elision) rather than assigned:
+    // copying a Result whose fields were just written one by one would
+    // read them back as wide words before the narrow stores retire
+    // (store-forwarding stalls, see core/tuple_tail.h).
+    static_assert(std::is_trivially_destructible_v<Result>);
+    ::new (static_cast<void*>(&out[base + i])) Result(track(bp.l3, bp.now, hook, bp.tmpl));
+    hint_valid_ = false;
+    parsed_ = nullptr;
+    if (!confirm()) {  // the entry's helper dropped it, as in process()
+      out[base + i].dropped = true;
+      out[base + i].helper_drop = true;
+    }
+    if (deferred_ != kNoConn) {
+      batch_deferred_.push_back(deferred_);
+      deferred_ = kNoConn;
+    }
+  };
+
+  // The look-ahead is a software pipeline rather than one pass per stage:
+  // packet j + kBucketAhead is hashed and its bucket prefetched, packet
+  // j + kEntryAhead gets its first chain entry prefetched (its bucket line
+  // has had four packets' time to arrive), packet j + kSecondAhead its
+  // second entry when the first is not its own (a third of hits at one
+  // entry per bucket), and packet j is tracked. Issuing a window's misses
+  // in one burst (the earlier design) made them queue for the core's miss
+  // buffers; spread out like this they overlap with tracking.
+  constexpr std::size_t kBucketAhead = 8, kEntryAhead = 5, kSecondAhead = 2;
+  for (; base < n; base += kWindow) {
     const std::size_t w = std::min(kWindow, n - base);
-    // Stage 1: tuple and hash of every packet that takes the plain lookup
-    // path (ICMP errors, fragments and unparsable packets do not), and a
-    // prefetch of its bucket head.
-    for (std::size_t i = 0; i < w && look_ahead; ++i) {
-      hashed[i] = false;
-      const BatchPacket& bp = pkts[base + i];
-      const Packet& pkt = parsed[i];
-      parse_err[i] = parse_ip(bp.l3, parsed[i]);
-      if (bp.tmpl.notrack || parse_err[i] != InvalidReason::None || pkt.fragment) continue;
-      with_tracker(pkt.family, pkt.proto, [&]<class T>() {
-        if constexpr (T::kProto != kProtoICMP && T::kProto != kProtoICMPv6) {
-          Tuple& t = tuples[i];
-          t = Tuple{};
-          t.src = pkt.src;
-          t.dst = pkt.dst;
-          t.family = pkt.family;
-          t.proto = pkt.proto;
-          t.zone = bp.tmpl.zone;
-          if (!T::tuple(pkt, t)) return;
-          seal_tuple_tail(t);
-          Tuple inv;
-          hashes[i] = table_.hash(t, T::invert(t, inv) ? &inv : nullptr);
-          hashed[i] = true;
-          table_.prefetch_bucket(hashes[i]);
-        }
-      });
+    if (!look_ahead) {
+      for (std::size_t i = 0; i < w; ++i) track_one(i, false);
+      continue;
     }
-    // Stage 2: the bucket heads have (mostly) arrived; fetch the entries.
-    for (std::size_t i = 0; i < w; ++i) {
-      if (look_ahead && hashed[i]) table_.prefetch_first(hashes[i]);
-    }
-    // Stage 3: the ordinary pipeline, packet after packet (process() ==
-    // track() + confirm()).
-    for (std::size_t i = 0; i < w; ++i) {
-      const BatchPacket& bp = pkts[base + i];
-      hint_valid_ = look_ahead && hashed[i];
-      if (hint_valid_) {
-        hint_hash_ = hashes[i];
-        hint_tuple_ = tuples[i];
+    for (std::size_t j = 0; j < w + kBucketAhead; ++j) {
+      if (j < w) hash_and_prefetch(j);
+      if (const std::size_t k = j - (kBucketAhead - kEntryAhead); j >= kBucketAhead - kEntryAhead && k < w) {
+        if (hashed[k]) table_.prefetch_first(hashes[k]);
       }
-      parsed_ = look_ahead ? &parsed[i] : nullptr;
-      parsed_err_ = parse_err[i];
-      // Constructed in place (guaranteed copy elision) rather than assigned:
-      // copying a Result whose fields were just written one by one would
-      // read them back as wide words before the narrow stores retire
-      // (store-forwarding stalls, see core/tuple_tail.h).
-      static_assert(std::is_trivially_destructible_v<Result>);
-      ::new (static_cast<void*>(&out[base + i])) Result(track(bp.l3, bp.now, hook, bp.tmpl));
-      hint_valid_ = false;
-      parsed_ = nullptr;
-      if (!confirm()) {  // the entry's helper dropped it, as in process()
-        out[base + i].dropped = true;
-        out[base + i].helper_drop = true;
+      if (const std::size_t k = j - (kBucketAhead - kSecondAhead); j >= kBucketAhead - kSecondAhead && k < w) {
+        if (hashed[k]) table_.prefetch_second(hashes[k], tuples[k], has_inv[k] ? &invs[k] : nullptr);
       }
-      if (deferred_ != kNoConn) {
-        batch_deferred_.push_back(deferred_);
-        deferred_ = kNoConn;
-      }
+      if (j >= kBucketAhead) track_one(j - kBucketAhead, true);
     }
   }
   in_batch_ = false;

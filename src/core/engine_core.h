@@ -176,6 +176,8 @@ class EngineCore {
     static constexpr std::size_t kWindow = 32;
     std::uint32_t hashes[kWindow];
     Tuple tuples[kWindow];
+    Tuple invs[kWindow];
+    bool has_inv[kWindow];
     bool hashed[kWindow];
     Packet parsed[kWindow];
     InvalidReason parse_err[kWindow];

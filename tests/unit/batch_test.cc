@@ -188,23 +188,43 @@ void compare(const Config& cfg, const std::vector<Pkt>& trace, std::size_t batch
   expect_same_table(single, batched);
 }
 
-Config test_config(std::uint32_t buckets, std::uint32_t max) {
+using LookAhead = Config::BatchLookAhead;
+
+Config test_config(std::uint32_t buckets, std::uint32_t max, LookAhead la = LookAhead::Auto) {
   Config c = Config::for_profile(Profile::Linux, buckets);
   c.max = max;
   c.hash_seed = 99;
+  c.batch_look_ahead = la;
   return c;
 }
 
 TEST(Batch, MatchesSingleCallsOnMixedTraffic) {
   const auto trace = mixed_trace(3000, 1);
-  // A small table (batches skip the look-ahead pass) and one whose 8 MiB
-  // bucket array makes them hash and prefetch ahead.
-  for (std::uint32_t buckets : {1u << 10, 1u << 21}) {
-    for (std::size_t batch : {1, 7, 32, 100}) {
-      SCOPED_TRACE(testing::Message() << buckets << " buckets, batch " << batch);
-      compare(test_config(buckets, 100000), trace, batch);
+  // With and without the look-ahead pipeline, on a table of long chains
+  // (1024 buckets: the second-entry prefetch has work to do) and on a large
+  // one.
+  for (LookAhead la : {LookAhead::Never, LookAhead::Always, LookAhead::Auto}) {
+    for (std::uint32_t buckets : {1u << 10, 1u << 21}) {
+      for (std::size_t batch : {1, 7, 32, 100}) {
+        SCOPED_TRACE(testing::Message() << buckets << " buckets, batch " << batch << ", look-ahead "
+                                        << static_cast<int>(la));
+        compare(test_config(buckets, 100000, la), trace, batch);
+      }
     }
   }
+}
+
+TEST(Batch, AutoLookAheadStartsOnceTheTableOutgrowsTheCaches) {
+  // 20000 one-packet UDP flows: the look-ahead switches on part-way
+  // (about 5700 entries), and the verdicts stay those of single calls.
+  std::vector<Pkt> trace;
+  for (std::uint32_t i = 0; i < 20000; ++i) {
+    const Endpoint c = ep4("192.0.2.1", static_cast<std::uint16_t>(1024 + i % 60000));
+    const Endpoint s{Addr::v4(198, 51, static_cast<std::uint8_t>(100 + i / 60000 % 2), 7), 53};
+    trace.push_back({udp(c, s, "q"), seconds(1) + i, {}});
+    if (i % 3 == 0) trace.push_back({udp(s, c, "r"), seconds(1) + i, {}});
+  }
+  compare(test_config(1u << 15, 100000), trace, 32);
 }
 
 TEST(Batch, MatchesSingleCallsWhenTheTableIsFull) {
@@ -215,8 +235,10 @@ TEST(Batch, MatchesSingleCallsWhenTheTableIsFull) {
     SCOPED_TRACE(batch);
     compare(test_config(16, 64), trace, batch);
   }
-  // The same bound with a bucket array large enough for the look-ahead pass.
-  compare(test_config(1u << 21, 64), trace, 32);
+  // The same bound with the look-ahead pipeline, on small and large bucket
+  // arrays.
+  compare(test_config(16, 64, LookAhead::Always), trace, 32);
+  compare(test_config(1u << 21, 64, LookAhead::Always), trace, 32);
 }
 
 TEST(Batch, ConnOfAResultDestroyedInTheBatchStaysReadable) {
