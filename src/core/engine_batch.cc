@@ -1,13 +1,13 @@
 // The batch path (Engine::process_batch): a software pipeline that hashes
 // each packet and prefetches its bucket, then its chain entries, a few
 // packets before it tracks the packet through the ordinary single-packet
-// pipeline. On a table
-// far larger than the caches a lookup is two dependent misses (bucket head,
-// entry); issuing them for a whole window before the first lookup makes them
-// overlap. Tracking itself is unchanged, so the verdicts are those of single
-// calls by construction: the precomputed hash is only used when the pipeline
-// arrives at the very tuple it was computed for, and the parse of stage 1
-// is handed to track() for the very bytes it was made from.
+// pipeline. On a table far larger than the caches a lookup is a chain of
+// dependent misses (bucket head, entry, sometimes the next entry); started
+// a few packets early, they overlap with the tracking of the packets in
+// between. Tracking itself is unchanged, so the verdicts are those of
+// single calls by construction: the precomputed hash is only used when the
+// pipeline arrives at the very tuple it was computed for, and the parse of
+// stage 1 is handed to track() for the very bytes it was made from.
 #include <algorithm>
 #include <new>
 #include <type_traits>
