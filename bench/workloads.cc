@@ -411,9 +411,10 @@ int main(int argc, char** argv) {
       o.flows = std::strtoull(val(), nullptr, 10);
     else if (a == "--packets")
       o.packets = std::strtoull(val(), nullptr, 10);
-    else if (a == "--batch")
-      o.batch = std::max<std::size_t>(1, std::strtoull(val(), nullptr, 10)), o.batch_given = true;
-    else if (a == "--file")
+    else if (a == "--batch") {
+      o.batch = std::max<std::size_t>(1, std::strtoull(val(), nullptr, 10));
+      o.batch_given = true;
+    } else if (a == "--file")
       o.file = val();
     else if (a == "--no-checksum")
       o.checksum = false;

@@ -109,14 +109,17 @@ struct PcapSource::Impl {
   std::uint64_t count = 0;    // packets read from the file so far
   std::uint64_t bytes = 24;   // fallback byte count: file header + records
   std::unique_ptr<MappedPcap> mapped;  // classic pcap: records read from here
+  std::string damage;                  // why next_mapped() failed
 
   ~Impl() {
     if (has_filter) pcap_freecode(&prog);
     if (pcap) pcap_close(pcap);
   }
 
-  // The next record of the mapping: 1 packet, 0 end of file, -1 damaged.
-  int next_mapped(pcap_pkthdr& hdr, const std::uint8_t*& data, std::string& why) {
+  // The next record of the mapping: 1 packet, 0 end of file, -1 damaged
+  // (`damage` says why).
+  int next_mapped(pcap_pkthdr& hdr, const std::uint8_t*& data) {
+    std::string& why = damage;
     MappedPcap& m = *mapped;
     if (m.pos == m.size) return 0;
     if (m.size - m.pos < kRecordHeader) {
@@ -207,12 +210,11 @@ PcapSource::Next PcapSource::next(CapturedFrame& frame) {
     pcap_pkthdr* hdr = &mapped_hdr;
     const u_char* data = nullptr;
     if (im.mapped) {
-      std::string why;
-      const int rc = im.next_mapped(mapped_hdr, data, why);
+      const int rc = im.next_mapped(mapped_hdr, data);
       if (rc == 0) return Next::End;
       if (rc < 0) {
         im.failed = true;
-        error_ = path_ + ": damaged capture at packet " + std::to_string(im.count + 1) + ": " + why;
+        error_ = path_ + ": damaged capture at packet " + std::to_string(im.count + 1) + ": " + im.damage;
         return Next::Error;
       }
     } else {
