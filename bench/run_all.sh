@@ -60,15 +60,34 @@ wl() {
   med "$key"
 }
 
+# One whole-process replay: "wall-seconds max-RSS-KiB" (wall from the
+# nanosecond clock: /usr/bin/time's 10 ms steps are 5 % of a 0.2 s run).
+replay_once() {
+  local tmp; tmp=$(mktemp)
+  local t0 t1
+  t0=$(date +%s%N)
+  isolated /usr/bin/time -f "%M" -o "$tmp" "$CTRACK" replay -q "$@" >/dev/null
+  t1=$(date +%s%N)
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b-a)/1e9}') $(tail -1 "$tmp")"
+  rm -f "$tmp"
+}
 # Whole-process replay: median wall seconds and median max RSS (KiB).
 replay_runs() {
   local tmp; tmp=$(mktemp)
-  for ((i = 0; i < RUNS; i++)); do
-    isolated /usr/bin/time -f "%e %M" -o "$tmp.$i" "$CTRACK" replay -q "$@" >/dev/null
-    cat "$tmp.$i"
-  done > "$tmp"
+  for ((i = 0; i < RUNS; i++)); do replay_once "$@"; done > "$tmp"
   echo "$(cut -d' ' -f1 "$tmp" | median) $(cut -d' ' -f2 "$tmp" | median)"
-  rm -f "$tmp" "$tmp".*
+  rm -f "$tmp"
+}
+# --threads 1 and --threads 2 alternately (so that both see the same host
+# weather): "median-secs-1 median-secs-2".
+replay_scaling() {
+  local one two; one=$(mktemp); two=$(mktemp)
+  for ((i = 0; i < RUNS; i++)); do
+    replay_once --threads 1 "$@" | cut -d' ' -f1 >> "$one"
+    replay_once --threads 2 "$@" | cut -d' ' -f1 >> "$two"
+  done
+  echo "$(median < "$one") $(median < "$two")"
+  rm -f "$one" "$two"
 }
 
 if [[ ! -f $PCAP ]]; then
@@ -124,6 +143,8 @@ read -r secs rss < <(replay_runs "$PCAP")
 row "gen_bench_pcap.py default capture, \`ctrack replay -q\`, whole process" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "0.69 Mpps whole process" ">= 10 Mpps"
 read -r secs rss < <(replay_runs --set nf_conntrack_checksum=0 "$PCAP")
 row "... same with nf_conntrack_checksum=0 (separate row)" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "-" "-"
+read -r s1 s2 < <(replay_scaling "$PCAP")
+row "... same, \`--threads 1\` and \`--threads 2\` alternately (2 shards, replicated front)" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.1f / %.1f", a*1000, b*1000}')" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.2f / %.2f (%.2fx)", 1/a, 1/b, a/b}')" "-" "-" "-" ">= 1.9x"
 ns=$(wl ns_per_pkt pcap --file "$PCAP" --batch 32)
 row "... engine share (frames preloaded; \`pcap --file\`, batch 32)" "$ns" "$(mpps "$ns")" "-" "-" "~900 ns (conntrack share)" "-"
 

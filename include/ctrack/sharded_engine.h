@@ -109,18 +109,51 @@ class ShardedEngine {
   unsigned size() const { return static_cast<unsigned>(shards_.size()); }
   Mode mode() const { return mode_; }
 
+  // The shared clock and GC schedule as a value: what admit() advances. A
+  // caller that replicates the front on every shard's thread (each thread
+  // reads the whole input, steers every packet and tracks only its own, as
+  // the quiet `ctrack replay --threads` does) takes one copy per thread:
+  // every copy fed the same timestamps issues the same tickets.
+  class Clock {
+   public:
+    // Admits the next packet at capture time `ts` (see ShardedEngine::admit).
+    Ticket admit(Timestamp ts);
+    Timestamp now() const { return now_; }
+
+   private:
+    friend class ShardedEngine;
+    Mode mode_ = Mode::Flow;
+    std::uint32_t buckets_ = 1;  // GC schedule's table size (all shards alike)
+    bool started_ = false;
+    Timestamp now_ = 0;
+    Timestamp next_gc_ = 0;
+    std::uint32_t gc_owed_ = 0;
+    std::uint32_t seq_ = 0;
+  };
+
   // ---- front (one thread, capture order) ----
   // Shard of a packet (`l3` starts at the IP header). Pure: any thread.
   unsigned steer(std::span<const std::uint8_t> l3) const;
   // Admits the next packet at capture time `ts`: advances the shared clock and
   // the GC schedule. Call once per packet, in order, whichever shard gets it.
-  Ticket admit(Timestamp ts);
+  Ticket admit(Timestamp ts) { return clock_.admit(ts); }
+  // A copy of the clock (for replicated fronts), and the clock to continue
+  // from once they are done (quiescent only: the aggregate views read it).
+  Clock clock() const { return clock_; }
+  void set_clock(const Clock& c) { clock_ = c; }
 
   // ---- shard side (only the thread owning `shard`) ----
   // Tracks a packet admitted with `t` on its shard (Engine::process, with
   // the raw table's decision `tmpl`).
   Result process(unsigned shard, std::span<const std::uint8_t> l3, const Ticket& t,
                  CtTemplate tmpl = {});
+  // A run of packets of `shard`, in admission order, each with its ticket
+  // (pkts[i].now must be tickets[i].now): what
+  // process() does for each, through Engine::process_batch's look-ahead.
+  // Sweeps of other packets' tickets must come before or after the run,
+  // never inside it. `out` receives one Result per packet.
+  void process_batch(unsigned shard, std::span<const BatchPacket> pkts,
+                     std::span<const Ticket> tickets, std::span<Result> out);
   // Moves the shard's clock to t.now and runs the GC work `t` carries; for a
   // shard that does not get the packet. Must come before the shard's next
   // packet; sweeps of one shard must keep admission order. The packet's own
@@ -140,7 +173,7 @@ class ShardedEngine {
   // Engine::expire on every shard at `now` (clocks all move to `now`).
   void expire(Timestamp now);
   // The shared clock: the latest timestamp admitted.
-  Timestamp now() const { return now_; }
+  Timestamp now() const { return clock_.now(); }
   // Live entries of all shards, in creation order (by id).
   std::vector<Entry> entries() const;
   // Live expectations of all shards, by id.
@@ -158,11 +191,7 @@ class ShardedEngine {
   Mode mode_ = Mode::Flow;
   std::uint64_t steer_key_ = 0;
   // The shared clock and GC schedule (mirror of EngineCore::advance_time).
-  bool started_ = false;
-  Timestamp now_ = 0;
-  Timestamp next_gc_ = 0;
-  std::uint32_t gc_owed_ = 0;
-  std::uint32_t seq_ = 0;
+  Clock clock_;
 };
 
 }  // namespace ctrack

@@ -5,6 +5,9 @@
 // are passed as they are; others are copied, because libpcap reuses its
 // buffer on every read. The copy buffer keeps its capacity, so nothing is
 // allocated per packet once it has grown to a batch of the largest frames.
+//
+// The sink tracks a batch: `sink(pkts, out, tags)`, where each packet's tag
+// is whatever the caller added it with (a sharded replay's ticket).
 #pragma once
 
 #include <cstddef>
@@ -17,12 +20,25 @@
 
 namespace ctrack::cli {
 
+struct NoTag {};
+
+// A plain Engine as the sink.
+struct EngineSink {
+  Engine* engine;
+  void operator()(std::span<const BatchPacket> pkts, std::span<Result> out,
+                  std::span<const NoTag>) const {
+    engine->process_batch(pkts, out);
+  }
+};
+
+template <class Sink, class Tag = NoTag>
 class QuietBatcher {
  public:
-  explicit QuietBatcher(Engine& engine) : engine_(engine) {}
+  explicit QuietBatcher(Sink sink) : sink_(std::move(sink)) {}
 
   // `stable`: `l3` stays valid until flush() (no copy needed).
-  void add(std::span<const std::uint8_t> l3, Timestamp ts, bool stable) {
+  void add(std::span<const std::uint8_t> l3, Timestamp ts, bool stable, CtTemplate tmpl = {},
+           const Tag& tag = {}) {
     if (stable) {
       direct_[n_] = l3;
     } else {
@@ -31,6 +47,8 @@ class QuietBatcher {
       data_.insert(data_.end(), l3.begin(), l3.end());
     }
     ts_[n_] = ts;
+    tmpl_[n_] = tmpl;
+    tags_[n_] = tag;
     if (++n_ == kBatch) flush();
   }
 
@@ -42,20 +60,23 @@ class QuietBatcher {
                           ? direct_[i]
                           : std::span<const std::uint8_t>(data_.data() + where_[i].first,
                                                           where_[i].second);
-      pkts_[i] = {l3, ts_[i], {}};
+      pkts_[i] = {l3, ts_[i], tmpl_[i]};
     }
-    engine_.process_batch({pkts_, n_}, {out_, n_});
+    sink_(std::span<const BatchPacket>(pkts_, n_), std::span<Result>(out_, n_),
+          std::span<const Tag>(tags_, n_));
     n_ = 0;
     data_.clear();
   }
 
  private:
   static constexpr std::size_t kBatch = 32;
-  Engine& engine_;
+  Sink sink_;
   std::vector<std::uint8_t> data_;
   std::span<const std::uint8_t> direct_[kBatch];     // stable frames
   std::pair<std::size_t, std::size_t> where_[kBatch];  // copied: offset, length in data_
   Timestamp ts_[kBatch] = {};
+  CtTemplate tmpl_[kBatch] = {};
+  Tag tags_[kBatch] = {};
   BatchPacket pkts_[kBatch];
   Result out_[kBatch];
   std::size_t n_ = 0;

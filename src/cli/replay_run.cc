@@ -250,7 +250,7 @@ class Replayer {
 
   const ReplayOptions& opts_;
   Engine engine_;
-  QuietBatcher quiet_{engine_};  // -q: packets go to the engine in batches
+  QuietBatcher<EngineSink> quiet_{EngineSink{&engine_}};  // -q: packets go to the engine in batches
   std::string out_;
   std::vector<std::uint8_t> scratch_;  // --notrack: link header + reassembled datagram
   std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> datagram_frames_;

@@ -27,6 +27,7 @@
 
 #include "cli/replay_display.h"
 #include "cli/replay_options.h"
+#include "cli/replay_sharded.h"
 #include "cli/replay_source.h"
 #include "ctrack/sharded_engine.h"
 #include "io/bpf_match.h"
@@ -432,49 +433,11 @@ class ShardedReplayer {
   }
 
   void print_summary() {
-    if (opts_.table) {
-      // As replay_run.cc: the capture's last timestamp is "now".
-      se_.expire(se_.now());
-      const auto entries = se_.entries();
-      std::unordered_map<std::uint32_t, std::uint32_t> children;
-      for (const ShardedEngine::Entry& e : entries) {
-        if (e.conn->master != kNoConn) ++children[e.conn->master];
-      }
-      for (const ShardedEngine::Entry& e : entries) {
-        io::EntryInfo info = io::entry_info(*e.shard, *e.conn);
-        if (auto it = children.find(e.conn->id); it != children.end()) info.children = it->second;
-        io::append_entry(out_, *opts_.table, info);
-        if (out_.size() >= kFlushAt) flush();
-      }
-      flush();
-      std::fflush(stdout);
-      if (*opts_.table == io::TableFormat::Conntrack) {
-        std::fputs(io::conntrack_summary_line(entries.size()).c_str(), stderr);
-      }
-    }
-    if (opts_.expectations) {
-      se_.expire(se_.now());
-      const auto list = se_.expectations();
-      // After expire() every shard's clock is the shared one.
-      for (const Expectation& e : list) {
-        io::append_expectation(out_, *opts_.expectations, e, se_.shard(0).timeout_left(e));
-        if (out_.size() >= kFlushAt) flush();
-      }
-      flush();
-      std::fflush(stdout);
-      if (*opts_.expectations == io::ExpectFormat::Conntrack) {
-        std::fputs(io::conntrack_expect_summary_line(list.size()).c_str(), stderr);
-      }
-    }
-    if (opts_.stats) {
-      Stats st = se_.stats();
-      st.packets += front_fragments_;  // held by the front, never reached a shard
-      io::append_conntrack_stats(out_, st);
-      if (!opts_.config.helpers.empty() || st.expect_create != 0) io::append_expect_stats(out_, st);
-      io::append_ctrack_stats(out_, st, link_errors_);
-      flush();
-    }
-    std::fflush(stdout);
+    flush();
+    SummaryCounts counts;
+    counts.front_fragments = front_fragments_;
+    counts.link_errors = link_errors_;
+    print_sharded_summary(opts_, se_, counts);
   }
 
   const ReplayOptions& opts_;
@@ -501,7 +464,60 @@ class ShardedReplayer {
 
 }  // namespace
 
+void print_sharded_summary(const ReplayOptions& opts, ShardedEngine& se,
+                           const SummaryCounts& counts) {
+  std::string out;
+  auto flush = [&out] {
+    if (!out.empty()) std::fwrite(out.data(), 1, out.size(), stdout);
+    out.clear();
+  };
+  if (opts.table) {
+    // As replay_run.cc: the capture's last timestamp is "now".
+    se.expire(se.now());
+    const auto entries = se.entries();
+    std::unordered_map<std::uint32_t, std::uint32_t> children;
+    for (const ShardedEngine::Entry& e : entries) {
+      if (e.conn->master != kNoConn) ++children[e.conn->master];
+    }
+    for (const ShardedEngine::Entry& e : entries) {
+      io::EntryInfo info = io::entry_info(*e.shard, *e.conn);
+      if (auto it = children.find(e.conn->id); it != children.end()) info.children = it->second;
+      io::append_entry(out, *opts.table, info);
+      if (out.size() >= kFlushAt) flush();
+    }
+    flush();
+    std::fflush(stdout);
+    if (*opts.table == io::TableFormat::Conntrack) {
+      std::fputs(io::conntrack_summary_line(entries.size()).c_str(), stderr);
+    }
+  }
+  if (opts.expectations) {
+    se.expire(se.now());
+    const auto list = se.expectations();
+    // After expire() every shard's clock is the shared one.
+    for (const Expectation& e : list) {
+      io::append_expectation(out, *opts.expectations, e, se.shard(0).timeout_left(e));
+      if (out.size() >= kFlushAt) flush();
+    }
+    flush();
+    std::fflush(stdout);
+    if (*opts.expectations == io::ExpectFormat::Conntrack) {
+      std::fputs(io::conntrack_expect_summary_line(list.size()).c_str(), stderr);
+    }
+  }
+  if (opts.stats) {
+    Stats st = se.stats();
+    st.packets += counts.front_fragments;  // held by the front, never reached a shard
+    io::append_conntrack_stats(out, st);
+    if (!opts.config.helpers.empty() || st.expect_create != 0) io::append_expect_stats(out, st);
+    io::append_ctrack_stats(out, st, counts.link_errors);
+    flush();
+  }
+  std::fflush(stdout);
+}
+
 int run_replay_sharded(const ReplayOptions& opts) {
+  if (replicated_front_applies(opts)) return run_replay_replicated(opts);
   ShardedReplayer replayer(opts);
   return replayer.run();
 }

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "cli/replay_options.h"
 #include "io/bpf_match.h"
@@ -19,10 +20,12 @@ struct ReplaySource {
 };
 
 // On failure `pcap` is null and `error` names the file or the expression.
+// `mapping`: see PcapSource::open (threads reading one capture).
 inline ReplaySource open_replay_source(const ReplayOptions& opts, const std::string& path,
-                                       std::string* error) {
+                                       std::string* error,
+                                       std::shared_ptr<const PcapMapping> mapping = nullptr) {
   ReplaySource s;
-  s.pcap = PcapSource::open(path, error);
+  s.pcap = PcapSource::open(path, error, std::move(mapping));
   if (!s.pcap) return s;
   if (!opts.filter.empty() && !s.pcap->set_filter(opts.filter, error)) {
     s.pcap.reset();

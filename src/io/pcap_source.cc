@@ -44,16 +44,18 @@ std::uint32_t load32(const std::uint8_t* p, bool swapped) {
   return swapped ? __builtin_bswap32(v) : v;
 }
 
-// A classic pcap file mapped read-only.
-struct MappedPcap {
+}  // namespace
+
+// A classic pcap file mapped read-only; several sources may read one.
+class PcapMapping {
+ public:
   const std::uint8_t* base = nullptr;
   std::size_t size = 0;
-  std::size_t pos = kFileHeader;
   bool swapped = false;
   bool nano = false;
   std::uint32_t snapshot = kMaxSnaplen;
 
-  ~MappedPcap() {
+  ~PcapMapping() {
     if (base) ::munmap(const_cast<std::uint8_t*>(base), size);
   }
 
@@ -99,7 +101,11 @@ struct MappedPcap {
   }
 };
 
-}  // namespace
+std::shared_ptr<const PcapMapping> PcapSource::map(const std::string& path) {
+  auto m = std::make_shared<PcapMapping>();
+  if (!m->map(path)) return nullptr;
+  return m;
+}
 
 struct PcapSource::Impl {
   pcap_t* pcap = nullptr;
@@ -108,8 +114,9 @@ struct PcapSource::Impl {
   bool failed = false;        // a read error is final
   std::uint64_t count = 0;    // packets read from the file so far
   std::uint64_t bytes = 24;   // fallback byte count: file header + records
-  std::unique_ptr<MappedPcap> mapped;  // classic pcap: records read from here
-  std::string damage;                  // why next_mapped() failed
+  std::shared_ptr<const PcapMapping> mapped;  // classic pcap: records read from here
+  std::size_t pos = kFileHeader;              // next record in `mapped`
+  std::string damage;                         // why next_mapped() failed
 
   ~Impl() {
     if (has_filter) pcap_freecode(&prog);
@@ -120,14 +127,14 @@ struct PcapSource::Impl {
   // (`damage` says why).
   int next_mapped(pcap_pkthdr& hdr, const std::uint8_t*& data) {
     std::string& why = damage;
-    MappedPcap& m = *mapped;
-    if (m.pos == m.size) return 0;
-    if (m.size - m.pos < kRecordHeader) {
+    const PcapMapping& m = *mapped;
+    if (pos == m.size) return 0;
+    if (m.size - pos < kRecordHeader) {
       why = "truncated dump file; tried to read 16 header bytes, only got " +
-            std::to_string(m.size - m.pos);
+            std::to_string(m.size - pos);
       return -1;
     }
-    const std::uint8_t* h = m.base + m.pos;
+    const std::uint8_t* h = m.base + pos;
     const std::uint32_t sec = load32(h, m.swapped);
     const std::uint32_t frac = load32(h + 4, m.swapped);
     const std::uint32_t caplen = load32(h + 8, m.swapped);
@@ -137,9 +144,9 @@ struct PcapSource::Impl {
             std::to_string(kMaxSnaplen);
       return -1;
     }
-    if (m.size - m.pos - kRecordHeader < caplen) {
+    if (m.size - pos - kRecordHeader < caplen) {
       why = "truncated dump file; tried to read " + std::to_string(caplen) +
-            " captured bytes, only got " + std::to_string(m.size - m.pos - kRecordHeader);
+            " captured bytes, only got " + std::to_string(m.size - pos - kRecordHeader);
       return -1;
     }
     // Bytes beyond the file's snapshot length are skipped, as libpcap does.
@@ -155,12 +162,13 @@ struct PcapSource::Impl {
     hdr.ts.tv_usec = static_cast<suseconds_t>(m.nano ? f64 : f64 * 1000);
     hdr.len = len;
     data = h + kRecordHeader;
-    m.pos += kRecordHeader + caplen;
+    pos += kRecordHeader + caplen;
     return 1;
   }
 };
 
-std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, std::string* error) {
+std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, std::string* error,
+                                             std::shared_ptr<const PcapMapping> mapping) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   // Nanosecond precision: libpcap scales microsecond files up, so callers
   // always get ns timestamps.
@@ -176,8 +184,7 @@ std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, std::strin
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   src->file_size_ = ec ? 0 : static_cast<std::uint64_t>(size);
-  auto mapped = std::make_unique<MappedPcap>();
-  if (mapped->map(path)) src->impl_->mapped = std::move(mapped);
+  src->impl_->mapped = mapping ? std::move(mapping) : map(path);
   return src;
 }
 
@@ -242,7 +249,7 @@ PcapSource::Next PcapSource::next(CapturedFrame& frame) {
 int PcapSource::linktype() const { return pcap_datalink(impl_->pcap); }
 
 std::uint64_t PcapSource::bytes_read() const {
-  if (impl_->mapped) return impl_->mapped->pos;
+  if (impl_->mapped) return impl_->pos;
   if (std::FILE* f = pcap_file(impl_->pcap)) {
     const long pos = std::ftell(f);
     if (pos >= 0) return static_cast<std::uint64_t>(pos);

@@ -12,6 +12,8 @@
 
 namespace ctrack {
 
+class PcapMapping;
+
 struct CapturedFrame {
   std::uint64_t index = 0;  // 1-based packet number in the file
   Timestamp ts = 0;         // capture timestamp, ns
@@ -26,7 +28,13 @@ class PcapSource {
   enum class Next { Packet, End, Error };
 
   // Opens `path`; nullptr with a message naming the file on failure.
-  static std::unique_ptr<PcapSource> open(const std::string& path, std::string* error);
+  // `mapping`, from map() of the same path, lets several sources (one per
+  // thread) read one mapping: its pages are faulted in once for all.
+  static std::unique_ptr<PcapSource> open(const std::string& path, std::string* error,
+                                          std::shared_ptr<const PcapMapping> mapping = nullptr);
+  // A read-only mapping of `path` if it is a classic pcap file that the
+  // mapped reader handles; nullptr otherwise (libpcap then reads it).
+  static std::shared_ptr<const PcapMapping> map(const std::string& path);
   ~PcapSource();
 
   // Only packets matching the BPF expression are returned by next().

@@ -43,26 +43,6 @@ bool ipv4_options_ok(const std::uint8_t* opt, std::uint32_t n) {
   return true;
 }
 
-// The header checksum runs on every packet; the usual 20-byte header is
-// summed inline as five 32-bit words (a one's-complement sum does not depend
-// on byte order, so native loads do), longer ones by the generic routine.
-bool ipv4_header_checksum_ok(const std::uint8_t* p, std::uint32_t ihl) {
-  if (ihl != 20) return csum_fold(csum_add(p, ihl)) == 0;
-  // Two 8-byte loads and one 4-byte load straight from the packet (copying
-  // the header to a stack array first cost a store-forwarding stall).
-  std::uint64_t a, b;
-  std::uint32_t c;
-  std::memcpy(&a, p, 8);
-  std::memcpy(&b, p + 8, 8);
-  std::memcpy(&c, p + 16, 4);
-  std::uint64_t s = (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + c;
-  s = (s & 0xffffffffu) + (s >> 32);
-  s = (s & 0xffffu) + (s >> 16);
-  s = (s & 0xffffu) + (s >> 16);
-  s = (s & 0xffffu) + (s >> 16);
-  return s == 0xffff;
-}
-
 InvalidReason parse_v4(const std::uint8_t* p, std::size_t avail, Packet& pkt) {
   if (avail < 20) return InvalidReason::L3Truncated;
   const std::uint32_t ihl = (p[0] & 0x0fu) * 4u;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <random>
 
+#include "core/engine_batch.h"
 #include "shard/flow_steer.h"
 #include "shard/shard_access.h"
 
@@ -36,6 +37,8 @@ ShardedEngine::ShardedEngine(const Config& config, unsigned shards) {
     shards_.push_back(std::make_unique<Engine>(cfg));
     if (mode_ == Mode::Flow) ShardAccess::core(*shards_.back()).set_external_gc(true);
   }
+  clock_.mode_ = mode_;
+  clock_.buckets_ = ShardAccess::core(*shards_[0]).buckets();
 }
 
 ShardedEngine::~ShardedEngine() = default;
@@ -46,7 +49,7 @@ unsigned ShardedEngine::steer(std::span<const std::uint8_t> l3) const {
   return h == 0 ? 0 : steer_shard(h, size());
 }
 
-ShardedEngine::Ticket ShardedEngine::admit(Timestamp ts) {
+ShardedEngine::Ticket ShardedEngine::Clock::admit(Timestamp ts) {
   Ticket t;
   t.seq = seq_++;
   if (!started_) {
@@ -60,7 +63,7 @@ ShardedEngine::Ticket ShardedEngine::admit(Timestamp ts) {
   t.now = now_;
   if (mode_ == Mode::Serial) return t;  // shard 0 runs its own GC
   // The schedule of EngineCore::advance_time, once for all shards.
-  const std::uint32_t n = ShardAccess::core(*shards_[0]).buckets();
+  const std::uint32_t n = buckets_;
   if (now_ >= next_gc_) {
     gc_owed_ = std::min(n, gc_owed_ + gc_batch(n));
     next_gc_ = now_ + kNsPerSec;
@@ -88,6 +91,22 @@ Result ShardedEngine::process(unsigned shard, std::span<const std::uint8_t> l3, 
   return e.process(l3, t.now, Hook::Network, tmpl);
 }
 
+void ShardedEngine::process_batch(unsigned shard, std::span<const BatchPacket> pkts,
+                                  std::span<const Ticket> tickets, std::span<Result> out) {
+  const std::size_t n = std::min({pkts.size(), tickets.size(), out.size()});
+  EngineCore& core = ShardAccess::core(*shards_[shard]);
+  if (mode_ == Mode::Flow) {
+    core.process_batch_with(pkts.first(n), out.first(n), Hook::Network, [&](std::size_t i) {
+      core.advance_external(tickets[i].now, tickets[i].gc);
+      core.set_next_id(tickets[i].seq + 1);
+    });
+  } else {
+    // Shard 0 is a plain Engine with its own clock: the ticket's time is the
+    // packet's.
+    core.process_batch_with(pkts.first(n), out.first(n), Hook::Network, [](std::size_t) {});
+  }
+}
+
 Result ShardedEngine::process(std::span<const std::uint8_t> l3, Timestamp ts) {
   const unsigned s = steer(l3);
   const Ticket t = admit(ts);
@@ -103,12 +122,12 @@ void ShardedEngine::expire(Timestamp now) {
   if (mode_ == Mode::Flow) {
     // Engine::expire ticks the GC schedule like a packet would.
     Ticket t = admit(now);
-    --seq_;  // not a packet
+    --clock_.seq_;  // not a packet
     for (auto& e : shards_) ShardAccess::core(*e).advance_external(t.now, t.gc);
-  } else if (now > now_) {
-    now_ = now;
+  } else if (now > clock_.now_) {
+    clock_.now_ = now;
   }
-  for (auto& e : shards_) e->expire(now_);
+  for (auto& e : shards_) e->expire(clock_.now_);
 }
 
 std::vector<ShardedEngine::Entry> ShardedEngine::entries() const {
@@ -170,6 +189,7 @@ bool ShardedEngine::set(std::string_view name, std::string_view value, std::stri
   for (auto& e : shards_) {
     if (!e->set(name, value, error)) return false;
   }
+  clock_.buckets_ = ShardAccess::core(*shards_[0]).buckets();
   return true;
 }
 

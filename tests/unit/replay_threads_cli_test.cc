@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "unit/run_command.h"
 
@@ -64,6 +65,47 @@ TEST(ReplayThreads, CorpusIdenticalToOneThread) {
   }
   // More shards than cores, and an odd count.
   expect_identical((corpus / "mixed-gnutella-p2p-750-flows.pcap").string(), 3);
+}
+
+// -q without helpers runs a replicated front (every worker reads the whole
+// input, replay_replicated.cc): several files sharing one table, a --filter,
+// a file that cannot be opened and one cut short in the middle of a record
+// must give one thread's output, messages and exit status; and so must the
+// pcapng files, whose frames libpcap reads (and the batches copy).
+TEST(ReplayThreads, QuietInputErrorsAndSeveralFilesIdenticalToOneThread) {
+  TempDir dir("replay-threads");
+  const std::string sample =
+      std::string(CTRACK_SOURCE_DIR) + "/samples/state-machine-walkthrough.pcap";
+  const std::string damaged = dir.file("damaged.pcap");
+  std::filesystem::copy_file(sample, damaged);
+  std::filesystem::resize_file(damaged, std::filesystem::file_size(sample) - 10);
+  std::vector<std::string> files = {sample, damaged, dir.file("absent.pcap"), sample};
+  const std::filesystem::path corpus = std::filesystem::path(CTRACK_SHARED_DIR) / "corpus";
+  if (std::filesystem::exists(corpus)) {
+    files.push_back((corpus / "tcp-scan-syn-fin-null-xmas.pcapng").string());
+    files.push_back((corpus / "icmpv6-port-unreach-embedded-udp.pcapng").string());
+  } else {
+    std::fprintf(stderr, "\n*** SKIPPED (pcapng part): ../shared/corpus absent ***\n\n");
+  }
+  std::string list;
+  for (const std::string& f : files) list += " '" + f + "'";
+  for (const char* mode : {"-q --stats --table=proc", "-q --stats --filter 'tcp or icmp6'"}) {
+    SCOPED_TRACE(mode);
+    const std::string base = std::string(CTRACK_BINARY) + " replay --hash-seed 77 " + mode + list;
+    const CommandOutput one = run_command(base + " --threads 1");
+    ASSERT_EQ(one.status, 2) << one.err;  // the damaged and the absent file
+    EXPECT_NE(one.err.find("damaged.pcap"), std::string::npos) << one.err;
+    EXPECT_NE(one.err.find("absent.pcap"), std::string::npos) << one.err;
+    EXPECT_NE(one.out.find("packets"), std::string::npos) << one.out;
+    for (unsigned threads : {2u, 3u}) {
+      const CommandOutput many = run_command(base + " --threads " + std::to_string(threads));
+      EXPECT_EQ(many.status, one.status) << threads;
+      EXPECT_TRUE(one.out == many.out) << threads << " threads:\n"
+                                       << one.out << "\n---\n"
+                                       << many.out;
+      EXPECT_EQ(one.err, many.err) << threads;
+    }
+  }
 }
 
 TEST(ReplayThreads, NotrackIdenticalToOneThread) {

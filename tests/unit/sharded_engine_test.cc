@@ -4,10 +4,12 @@
 // (expired/entries included, which depend on the GC schedule).
 #include <gtest/gtest.h>
 
+#include <random>
 #include <vector>
 
 #include "ctrack/engine.h"
 #include "ctrack/sharded_engine.h"
+#include "shard/flow_steer.h"
 #include "support/packet_builder.h"
 
 namespace ctrack {
@@ -171,6 +173,123 @@ TEST(ShardedEngine, BothDirectionsAndQuotingErrorsOnOneShard) {
   }
   for (int n : spread) EXPECT_GT(n, 20);  // the flows of one host pair spread out
   EXPECT_EQ(se.steer(Bytes{0x45}), 0u);   // unparseable: the fixed shard
+}
+
+// The same IPv4 packet with a 4-byte option list (NOPs) and a fresh header
+// checksum: the same flow, but not what steering reads in place.
+Bytes with_ipv4_options(const Bytes& p) {
+  Bytes q(p.begin(), p.begin() + 20);
+  q.insert(q.end(), {1, 1, 1, 1});
+  q.insert(q.end(), p.begin() + 20, p.end());
+  q[0] = 0x46;
+  const std::uint16_t total = static_cast<std::uint16_t>(q.size());
+  q[2] = static_cast<std::uint8_t>(total >> 8);
+  q[3] = static_cast<std::uint8_t>(total);
+  q[10] = q[11] = 0;
+  const std::uint16_t sum = test::inet_checksum(q.data(), 24);
+  q[10] = static_cast<std::uint8_t>(sum >> 8);
+  q[11] = static_cast<std::uint8_t>(sum);
+  return q;
+}
+
+TEST(ShardedEngine, InPlaceIpv4SteeringMatchesTheParsedPath) {
+  // Address pairs in both orders, equal addresses (ports decide), equal
+  // ports, TCP and UDP: the in-place hash of the plain header equals the
+  // full parse's hash of the same flow behind IPv4 options.
+  std::mt19937 rng(7);
+  const std::uint64_t key = 0x9e3779b97f4a7c15ull;
+  std::size_t checked = 0;
+  for (int i = 0; i < 400; ++i) {
+    char a[32], b[32];
+    std::snprintf(a, sizeof a, "192.0.2.%u", static_cast<unsigned>(rng() % 4));
+    std::snprintf(b, sizeof b, i % 5 == 0 ? "192.0.2.%u" : "198.51.100.%u", static_cast<unsigned>(rng() % 4));
+    const auto pa = static_cast<std::uint16_t>(i % 7 == 0 ? 53 : rng() % 70000);
+    const auto pb = static_cast<std::uint16_t>(i % 7 == 0 ? 53 : rng() % 70000);
+    const Bytes p = i % 2 ? test::udp(ep4(a, pa), ep4(b, pb), "x")
+                          : test::tcp(ep4(a, pa), ep4(b, pb), {.flags = test::SYN});
+    const Bytes q = with_ipv4_options(p);
+    const std::uint64_t h = steer_hash(p, key);
+    ASSERT_NE(h, 0u);
+    EXPECT_EQ(h, steer_hash(q, key)) << i;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 400u);
+  // A bad header checksum does not parse: the fixed shard, as before.
+  Bytes bad = test::udp(ep4("192.0.2.1", 1), ep4("198.51.100.1", 2), "x");
+  bad[10] ^= 0x5a;
+  EXPECT_EQ(steer_hash(bad, key), 0u);
+}
+
+// What `ctrack replay -q --threads N` does (cli/replay_replicated.cc): every
+// shard's thread reads all packets, admits each on its own copy of the
+// clock, batches its own packets (ShardedEngine::process_batch) and sweeps
+// for the others' tickets. Run one shard after the other here: the shards
+// share nothing, so the order of their runs cannot matter.
+TEST(ShardedEngine, ReplicatedFrontsWithBatchesMatchOneEngine) {
+  const auto pkts = mixed_traffic();
+  for (Config::BatchLookAhead la : {Config::BatchLookAhead::Never, Config::BatchLookAhead::Always}) {
+    for (unsigned n : {1u, 2u, 3u}) {
+      SCOPED_TRACE(n);
+      Config cfg = small_config();
+      cfg.batch_look_ahead = la;
+      Engine one(cfg);
+      std::vector<Result> want;
+      for (const Pkt& p : pkts) want.push_back(one.process(p.l3, p.ts));
+      ShardedEngine se(cfg, n);
+      const ShardedEngine::Clock start = se.clock();
+      ShardedEngine::Clock end;
+      std::vector<CtState> got(pkts.size(), CtState::Untracked);
+      std::vector<Direction> got_dir(pkts.size());
+      for (unsigned w = 0; w < n; ++w) {
+        ShardedEngine::Clock clock = start;
+        std::vector<BatchPacket> batch;
+        std::vector<ShardedEngine::Ticket> tickets;
+        std::vector<std::size_t> index;
+        auto flush = [&] {
+          std::vector<Result> out(batch.size());
+          se.process_batch(w, batch, tickets, out);
+          for (std::size_t k = 0; k < out.size(); ++k) {
+            got[index[k]] = out[k].state;
+            got_dir[index[k]] = out[k].direction;
+          }
+          batch.clear();
+          tickets.clear();
+          index.clear();
+        };
+        for (std::size_t i = 0; i < pkts.size(); ++i) {
+          const unsigned s = se.steer(pkts[i].l3);
+          const ShardedEngine::Ticket t = clock.admit(pkts[i].ts);
+          if (s == w) {
+            batch.push_back({pkts[i].l3, t.now, {}});
+            tickets.push_back(t);
+            index.push_back(i);
+            if (batch.size() == 7) flush();  // odd size: runs end anywhere
+          } else if (t.gc != 0) {
+            flush();
+            se.sweep(w, t);
+          }
+        }
+        flush();
+        end = clock;
+      }
+      for (std::size_t i = 0; i < pkts.size(); ++i) {
+        EXPECT_EQ(got[i], want[i].state) << "packet " << i;
+        EXPECT_EQ(got_dir[i], want[i].direction) << "packet " << i;
+      }
+      se.set_clock(end);
+      expect_same_stats(one.stats(), se.stats());
+      one.expire(one.now());
+      se.expire(se.now());
+      const auto ea = one.entries();
+      const auto eb = se.entries();
+      ASSERT_EQ(ea.size(), eb.size());
+      for (std::size_t i = 0; i < ea.size(); ++i) {
+        EXPECT_EQ(ea[i]->orig, eb[i].conn->orig) << "entry " << i;
+        EXPECT_EQ(one.timeout_left(*ea[i]), eb[i].shard->timeout_left(*eb[i].conn));
+      }
+      expect_same_stats(one.stats(), se.stats());
+    }
+  }
 }
 
 TEST(ShardedEngine, HelpersRunSerialOnShardZero) {

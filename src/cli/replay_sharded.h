@@ -1,0 +1,29 @@
+// Internals shared by the two `ctrack replay --threads N` pipelines:
+// replay_sharded.cc (a front thread feeding shard workers, every output mode)
+// and replay_replicated.cc (-q without helpers: every worker reads the input).
+#pragma once
+
+#include <cstdint>
+
+#include "cli/replay_options.h"
+#include "ctrack/sharded_engine.h"
+
+namespace ctrack::cli {
+
+// What the front saw that no shard counts.
+struct SummaryCounts {
+  std::uint64_t front_fragments = 0;  // fragments held or dropped before conntrack
+  std::uint64_t link_errors = 0;      // frames whose link layer did not parse
+};
+
+// --table, --expectations and --stats of a finished sharded replay, as
+// run_replay prints them for one engine. Quiescent only.
+void print_sharded_summary(const ReplayOptions& opts, ShardedEngine& se,
+                           const SummaryCounts& counts);
+
+// The replicated-front pipeline applies: nothing is printed per packet, and
+// no helper can create expectations (ShardedEngine::Mode::Flow).
+bool replicated_front_applies(const ReplayOptions& opts);
+int run_replay_replicated(const ReplayOptions& opts);
+
+}  // namespace ctrack::cli
