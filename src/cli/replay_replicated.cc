@@ -221,7 +221,12 @@ class Worker {
 }  // namespace
 
 bool replicated_front_applies(const ReplayOptions& opts) {
-  return opts.quiet && opts.config.helpers.empty() && !opts.config.auto_helpers;
+  // More workers than cores would repeat the front's per-packet work on
+  // every one of them, on the same cores: there the front thread of
+  // replay_sharded.cc does less in total.
+  const unsigned cores = std::thread::hardware_concurrency();
+  return opts.quiet && opts.config.helpers.empty() && !opts.config.auto_helpers &&
+         (cores == 0 || opts.threads <= cores);
 }
 
 int run_replay_replicated(const ReplayOptions& opts) {

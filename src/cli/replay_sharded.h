@@ -21,8 +21,9 @@ struct SummaryCounts {
 void print_sharded_summary(const ReplayOptions& opts, ShardedEngine& se,
                            const SummaryCounts& counts);
 
-// The replicated-front pipeline applies: nothing is printed per packet, and
-// no helper can create expectations (ShardedEngine::Mode::Flow).
+// The replicated-front pipeline applies: nothing is printed per packet, no
+// helper can create expectations (ShardedEngine::Mode::Flow), and there are
+// no more workers than cores.
 bool replicated_front_applies(const ReplayOptions& opts);
 int run_replay_replicated(const ReplayOptions& opts);
 

@@ -68,7 +68,8 @@ TEST(ReplayThreads, CorpusIdenticalToOneThread) {
 }
 
 // -q without helpers runs a replicated front (every worker reads the whole
-// input, replay_replicated.cc): several files sharing one table, a --filter,
+// input, replay_replicated.cc) when there are enough cores, the front thread
+// of replay_sharded.cc otherwise (3 threads on a 2-core machine): several files sharing one table, a --filter,
 // a file that cannot be opened and one cut short in the middle of a record
 // must give one thread's output, messages and exit status; and so must the
 // pcapng files, whose frames libpcap reads (and the batches copy).
