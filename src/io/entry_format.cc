@@ -1,5 +1,6 @@
 #include "io/entry_format.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <iterator>
@@ -51,10 +52,11 @@ void append_tuple(std::string& out, const Tuple& t, V6Style style) {
   out += ' ';
   switch (l4_kind(t.proto)) {
     case L4Kind::Ports:
-      fmt::format_to(it, "sport={} dport={} ", t.src_id, t.dst_id);
+      fmt::format_to(it, FMT_COMPILE("sport={} dport={} "), t.src_id, t.dst_id);
       break;
     case L4Kind::Icmp:
-      fmt::format_to(it, "type={} code={} id={} ", t.icmp_type(), t.icmp_code(), t.src_id);
+      fmt::format_to(it, FMT_COMPILE("type={} code={} id={} "), t.icmp_type(), t.icmp_code(),
+                     t.src_id);
       break;
     case L4Kind::None:
       break;
@@ -74,11 +76,11 @@ void append_json_tuple(std::string& out, const Tuple& t) {
   out += '"';
   switch (l4_kind(t.proto)) {
     case L4Kind::Ports:
-      fmt::format_to(it, ", \"sport\": {}, \"dport\": {}", t.src_id, t.dst_id);
+      fmt::format_to(it, FMT_COMPILE(", \"sport\": {}, \"dport\": {}"), t.src_id, t.dst_id);
       break;
     case L4Kind::Icmp:
-      fmt::format_to(it, ", \"type\": {}, \"code\": {}, \"id\": {}", t.icmp_type(), t.icmp_code(),
-                     t.src_id);
+      fmt::format_to(it, FMT_COMPILE(", \"type\": {}, \"code\": {}, \"id\": {}"), t.icmp_type(),
+                     t.icmp_code(), t.src_id);
       break;
     case L4Kind::None:
       break;
@@ -143,9 +145,9 @@ void append_entry(std::string& out, TableFormat format, const EntryInfo& e) {
   const V6Style style = format == TableFormat::Conntrack ? V6Style::Compressed : V6Style::Expanded;
 
   if (format == TableFormat::Proc) {
-    fmt::format_to(it, "{:<8} {} ", v6 ? "ipv6" : "ipv4", orig.family);
+    fmt::format_to(it, FMT_COMPILE("{:<8} {} "), v6 ? "ipv6" : "ipv4", orig.family);
   }
-  fmt::format_to(it, "{:<8} {} {} ", l4proto_name(orig.proto), orig.proto, e.timeout);
+  fmt::format_to(it, FMT_COMPILE("{:<8} {} {} "), l4proto_name(orig.proto), orig.proto, e.timeout);
   if (e.state != nullptr) {
     out += e.state;
     out += ' ';
@@ -158,19 +160,19 @@ void append_entry(std::string& out, TableFormat format, const EntryInfo& e) {
     case TableFormat::Proc:
       // use=2: the reader's own reference is counted (§10.1); each live
       // RELATED child holds one more on its master.
-      fmt::format_to(it, "mark=0 zone={} use={}\n", orig.zone, 2 + e.children);
+      fmt::format_to(it, FMT_COMPILE("mark=0 zone={} use={}\n"), orig.zone, 2 + e.children);
       break;
     case TableFormat::Conntrack:
       // zone= only when non-zero (checked against conntrack v1.4.7). The
       // helper is shown here, never in /proc (§7.3).
       out += "mark=0 ";
-      if (orig.zone != 0) fmt::format_to(it, "zone={} ", orig.zone);
+      if (orig.zone != 0) fmt::format_to(it, FMT_COMPILE("zone={} "), orig.zone);
       if (const char* h = helper_name(c.helper); h != nullptr) {
         out += "helper=";
         out += h;
         out += ' ';
       }
-      fmt::format_to(it, "use={}\n", 1 + e.children);
+      fmt::format_to(it, FMT_COMPILE("use={}\n"), 1 + e.children);
       break;
     case TableFormat::Classic:
       // ip_conntrack's "use=%u " leaves a space before the newline.
@@ -191,7 +193,7 @@ void append_entry_links_json(std::string& out, const EntryInfo& e) {
   if (c.master != kNoConn) {
     out += ", ";
     append_json_key(out, "master");
-    fmt::format_to(std::back_inserter(out), "{{\"id\": {}", c.master);
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE("{{\"id\": {}"), c.master);
     if (e.master != nullptr) {
       out += ", ";
       append_json_key(out, "orig");
@@ -207,21 +209,21 @@ void append_entry_json(std::string& out, const EntryInfo& e, bool links) {
   out += '{';
   append_json_key(out, "proto");
   append_json_string(out, l4proto_name(c.proto()));
-  fmt::format_to(it, ", \"protonum\": {}, ", c.proto());
+  fmt::format_to(it, FMT_COMPILE(", \"protonum\": {}, "), c.proto());
   append_json_key(out, "state");
   if (e.state != nullptr) {
     append_json_string(out, e.state);
   } else {
     out += "null";
   }
-  fmt::format_to(it, ", \"timeout\": {}, ", e.timeout);
+  fmt::format_to(it, FMT_COMPILE(", \"timeout\": {}, "), e.timeout);
   append_json_key(out, "orig");
   append_json_tuple(out, c.orig);
   out += ", ";
   append_json_key(out, "reply");
   append_json_tuple(out, c.reply());
-  fmt::format_to(it, ", \"unreplied\": {}, \"assured\": {}, \"zone\": {}", !c.has(kStatusSeenReply),
-                 c.has(kStatusAssured), c.orig.zone);
+  fmt::format_to(it, FMT_COMPILE(", \"unreplied\": {}, \"assured\": {}, \"zone\": {}"),
+                 !c.has(kStatusSeenReply), c.has(kStatusAssured), c.orig.zone);
   if (links) append_entry_links_json(out, e);
   out += '}';
 }

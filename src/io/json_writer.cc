@@ -1,55 +1,107 @@
 #include "io/json_writer.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <cstring>
 #include <iterator>
 
 namespace ctrack::io {
+namespace {
 
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
+bool needs_escape(std::string_view s) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f) return true;
+  }
+  return false;
+}
+
+void append_escaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  // Runs that need no escape (nearly everything) are appended whole.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
-        if (c < 0x20 || c == 0x7f) {
-          // RFC 8259 requires escaping U+0000..U+001F; DEL is escaped too so
-          // that the output stays printable.
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(ch);
-        }
+        // RFC 8259 requires escaping U+0000..U+001F; DEL is escaped too so
+        // that the output stays printable.
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
-void append_json_key(std::string& out, std::string_view key) {
-  append_json_string(out, key);
-  out += ": ";
+// Why the fast path: a JSON line has about twenty-five short strings (keys,
+// states, names), none needing an escape; quoting them in a local buffer
+// and appending once, instead of character by character, took a sixth off
+// the per-packet JSON output's instructions (callgrind).
+constexpr std::size_t kShort = 60;
+
+// `"s"` followed by `suffix` (at most 2 characters).
+void append_quoted(std::string& out, std::string_view s, std::string_view suffix) {
+  if (s.size() <= kShort && !needs_escape(s)) {
+    char buf[kShort + 4];
+    std::size_t n = 0;
+    buf[n++] = '"';
+    std::memcpy(buf + n, s.data(), s.size());
+    n += s.size();
+    buf[n++] = '"';
+    for (char c : suffix) buf[n++] = c;
+    out.append(buf, n);
+    return;
+  }
+  append_escaped(out, s);
+  out.append(suffix);
 }
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) { append_quoted(out, s, {}); }
+
+void append_json_key(std::string& out, std::string_view key) { append_quoted(out, key, ": "); }
 
 void append_json_seconds(std::string& out, std::int64_t ns) {
   const bool negative = ns < 0;
-  const std::uint64_t mag = negative ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
+  const std::uint64_t mag =
+      negative ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
   const std::uint64_t secs = mag / 1'000'000'000u;
   const std::uint64_t frac = mag % 1'000'000'000u;
   auto it = std::back_inserter(out);
   if (negative) out.push_back('-');
   if (frac % 1000 == 0) {
-    fmt::format_to(it, "{}.{:06}", secs, frac / 1000);
+    fmt::format_to(it, FMT_COMPILE("{}.{:06}"), secs, frac / 1000);
   } else {
-    fmt::format_to(it, "{}.{:09}", secs, frac);
+    fmt::format_to(it, FMT_COMPILE("{}.{:09}"), secs, frac);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "io/packet_format.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <iterator>
@@ -31,7 +32,9 @@ void append_endpoint(std::string& out, const Addr& a, bool v6, std::uint16_t por
   append_addr(out, a, v6);
   if (ports) {
     if (v6) out += ']';
-    fmt::format_to(std::back_inserter(out), ":{}", port);
+    out += ':';
+    const fmt::format_int digits(port);
+    out.append(digits.data(), digits.size());
   }
 }
 
@@ -41,8 +44,8 @@ void append_packet_tuple(std::string& out, const Tuple& t) {
   out += " -> ";
   append_endpoint(out, t.dst, t.is_v6(), t.dst_id, ports);
   if (t.proto == kProtoICMP || t.proto == kProtoICMPv6) {
-    fmt::format_to(std::back_inserter(out), " type={} code={} id={}", t.icmp_type(), t.icmp_code(),
-                   t.src_id);
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE(" type={} code={} id={}"), t.icmp_type(),
+                   t.icmp_code(), t.src_id);
   }
 }
 
@@ -61,16 +64,20 @@ const char* proto_label(std::uint8_t proto) {
 
 void append_tcp_flags(std::string& out, std::uint8_t flags) {
   static constexpr char kLetters[] = "FSRPAUEC";
-  out += '[';
+  char buf[10];
+  std::size_t n = 0;
+  buf[n++] = '[';
   for (int bit = 0; bit < 8; ++bit) {
-    if (flags & (1u << bit)) out += kLetters[bit];
+    if (flags & (1u << bit)) buf[n++] = kLetters[bit];
   }
-  out += ']';
+  buf[n++] = ']';
+  out.append(buf, n);
 }
 
 static void append_fragment_frames(std::string& out, const PacketEvent& ev) {
   for (std::size_t i = 0; i < ev.fragments.size(); ++i) {
-    fmt::format_to(std::back_inserter(out), "{}{}", i == 0 ? "" : ",", ev.fragments[i]);
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE("{}{}"), i == 0 ? "" : ",",
+                   ev.fragments[i]);
   }
 }
 
@@ -84,8 +91,14 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
   auto it = std::back_inserter(out);
   const Timestamp rel = ev.ts - t0;
   const Timestamp rel_abs = rel < 0 ? -rel : rel;
-  fmt::format_to(it, "{:>5} {}{}.{:06} ", ev.index, rel < 0 ? "-" : "", rel_abs / kNsPerSec,
-                 (rel_abs % kNsPerSec) / 1000);
+  // A compiled format into a local buffer, appended once: this runs for
+  // every packet, and parsing the format at run time, then padding through
+  // the string's back inserter, was a fifth of the text output's cost.
+  char head[64];  // at most 20 + 1 + 1 + 19 + 1 + 6 + 1 characters
+  const char* end = fmt::format_to(head, FMT_COMPILE("{:>5} {}{}.{:06} "), ev.index,
+                                   rel < 0 ? "-" : "", rel_abs / kNsPerSec,
+                                   (rel_abs % kNsPerSec) / 1000);
+  out.append(head, static_cast<std::size_t>(end - head));
 
   // Protocol column, then the tuple column padded for alignment.
   std::size_t start = out.size();
@@ -93,7 +106,7 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
     if (const char* label = proto_label(r.tuple.proto)) {
       out += label;
     } else {
-      fmt::format_to(it, "proto{}", r.tuple.proto);
+      fmt::format_to(it, FMT_COMPILE("proto{}"), r.tuple.proto);
     }
   } else {
     out += '-';
@@ -118,11 +131,12 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
     out += '-';
     pad_to(out, start + kStateWidth + 1, kDirWidth + 1);
     if (r.frag == FragStatus::Held) {
-      fmt::format_to(it, "fragment of datagram #{}", r.datagram);
+      fmt::format_to(it, FMT_COMPILE("fragment of datagram #{}"), r.datagram);
     } else if (r.datagram != 0) {
-      fmt::format_to(it, "fragment: {} (datagram #{})", reason_text(r.reason), r.datagram);
+      fmt::format_to(it, FMT_COMPILE("fragment: {} (datagram #{})"), reason_text(r.reason),
+                     r.datagram);
     } else {
-      fmt::format_to(it, "fragment: {}", reason_text(r.reason));
+      fmt::format_to(it, FMT_COMPILE("fragment: {}"), reason_text(r.reason));
     }
     out += '\n';
     return;
@@ -141,7 +155,8 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
     // "BEFORE->AFTER" when the packet moved the state, else just the state.
     const TcpState after = r.conn->l4.tcp.state;
     if (after != ev.tcp_before) {
-      fmt::format_to(it, "{}->", tcp_state_name(ev.tcp_before));
+      out += tcp_state_name(ev.tcp_before);
+      out += "->";
     }
     out += tcp_state_name(after);
   }
@@ -149,7 +164,7 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
   if (r.dropped) {
     out += " DROPPED: ";
     if (r.helper_drop && r.conn != nullptr && helper_name(r.conn->helper) != nullptr) {
-      fmt::format_to(it, "by helper {}", helper_name(r.conn->helper));
+      fmt::format_to(it, FMT_COMPILE("by helper {}"), helper_name(r.conn->helper));
     } else {
       out += reason_text(r.reason);
     }
@@ -157,7 +172,7 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
   if (r.destroyed) out += " (entry destroyed)";
   if (r.frag == FragStatus::Reassembled) {
     while (!out.empty() && out.back() == ' ') out.pop_back();
-    fmt::format_to(it, " [datagram #{}", r.datagram);
+    fmt::format_to(it, FMT_COMPILE(" [datagram #{}"), r.datagram);
     if (!ev.fragments.empty()) {
       out += ": frames ";
       append_fragment_frames(out, ev);
@@ -173,7 +188,7 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
 void append_packet_json(std::string& out, const Engine& engine, const PacketEvent& ev) {
   const Result& r = *ev.result;
   out += '{';
-  fmt::format_to(std::back_inserter(out), "\"index\": {}, ", ev.index);
+  fmt::format_to(std::back_inserter(out), FMT_COMPILE("\"index\": {}, "), ev.index);
   append_json_key(out, "ts");
   append_json_seconds(out, ev.ts);
   out += ", ";
@@ -210,12 +225,13 @@ void append_packet_json(std::string& out, const Engine& engine, const PacketEven
   if (r.helper_drop) out += ", \"helper_drop\": true";
   if (r.frag != FragStatus::None) {
     static constexpr const char* kFrag[] = {"none", "held", "reassembled", "dropped"};
-    fmt::format_to(std::back_inserter(out), ", \"frag\": \"{}\", \"datagram\": {}",
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE(", \"frag\": \"{}\", \"datagram\": {}"),
                    kFrag[static_cast<int>(r.frag)], r.datagram);
     if (r.frag == FragStatus::Reassembled) {
       out += ", \"fragments\": [";
       for (std::size_t i = 0; i < ev.fragments.size(); ++i) {
-        fmt::format_to(std::back_inserter(out), "{}{}", i == 0 ? "" : ", ", ev.fragments[i]);
+        fmt::format_to(std::back_inserter(out), FMT_COMPILE("{}{}"), i == 0 ? "" : ", ",
+                       ev.fragments[i]);
       }
       out += ']';
     }

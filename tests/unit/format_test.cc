@@ -213,6 +213,29 @@ TEST(JsonWriter, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(out, "\"caf\xc3\xa9\"");
 }
 
+// Short strings without escapes take a fast path (quoted in a local
+// buffer); long ones and those with escapes the general one. Both must give
+// the same spelling on either side of the boundary, keys included.
+TEST(JsonWriter, ShortAndLongStringsAndKeysQuoteAlike) {
+  for (std::size_t len : {0u, 1u, 59u, 60u, 61u, 200u}) {
+    SCOPED_TRACE(len);
+    const std::string plain(len, 'k');
+    std::string out;
+    io::append_json_string(out, plain);
+    EXPECT_EQ(out, "\"" + plain + "\"");
+    out.clear();
+    io::append_json_key(out, plain);
+    EXPECT_EQ(out, "\"" + plain + "\": ");
+    std::string escaped = plain;
+    escaped.insert(escaped.size() / 2, "\"");
+    out.clear();
+    io::append_json_key(out, escaped);
+    std::string want = plain;
+    want.insert(want.size() / 2, "\\\"");
+    EXPECT_EQ(out, "\"" + want + "\": ");
+  }
+}
+
 TEST(JsonWriter, SecondsAreExact) {
   std::string out;
   io::append_json_seconds(out, 1'700'000'000'000'120'000LL);
