@@ -62,11 +62,14 @@ wl() {
 
 # One whole-process replay: "wall-seconds max-RSS-KiB" (wall from the
 # nanosecond clock: /usr/bin/time's 10 ms steps are 5 % of a 0.2 s run).
+# Quiet (-q) unless REPLAY_OUTPUT is set (then the per-packet lines are
+# written to /dev/null).
 replay_once() {
   local tmp; tmp=$(mktemp)
-  local t0 t1
+  local t0 t1 q=-q
+  [[ -n ${REPLAY_OUTPUT:-} ]] && q=
   t0=$(date +%s%N)
-  isolated /usr/bin/time -f "%M" -o "$tmp" "$CTRACK" replay -q "$@" >/dev/null
+  isolated /usr/bin/time -f "%M" -o "$tmp" "$CTRACK" replay $q "$@" >/dev/null
   t1=$(date +%s%N)
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b-a)/1e9}') $(tail -1 "$tmp")"
   rm -f "$tmp"
@@ -145,6 +148,10 @@ read -r secs rss < <(replay_runs --set nf_conntrack_checksum=0 "$PCAP")
 row "... same with nf_conntrack_checksum=0 (separate row)" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "-" "-"
 read -r s1 s2 < <(replay_scaling "$PCAP")
 row "... same, \`--threads 1\` and \`--threads 2\` alternately (2 shards, replicated front)" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.1f / %.1f", a*1000, b*1000}')" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.2f / %.2f (%.2fx)", 1/a, 1/b, a/b}')" "-" "-" "-" ">= 1.9x"
+read -r secs rss < <(REPLAY_OUTPUT=1 replay_runs "$PCAP")
+row "... per-packet text output (\`ctrack replay\`, to /dev/null)" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "-" "-"
+read -r secs rss < <(REPLAY_OUTPUT=1 replay_runs --format json "$PCAP")
+row "... per-packet JSON Lines (\`--format json\`, to /dev/null)" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "-" "-"
 ns=$(wl ns_per_pkt pcap --file "$PCAP" --batch 32)
 row "... engine share (frames preloaded; \`pcap --file\`, batch 32)" "$ns" "$(mpps "$ns")" "-" "-" "~900 ns (conntrack share)" "-"
 
