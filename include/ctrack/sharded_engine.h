@@ -28,7 +28,12 @@
 //    (src/cli/replay_sharded.cc). Packets that do not parse go to shard 0;
 //    their verdict does not depend on any state.
 //  * No lock on the packet path: a shard is touched only by its own thread;
-//    the front owns only the clock.
+//    the front owns only the clock. The front may also be replicated on
+//    every shard's thread (each reads all packets, keeps its own copy of the
+//    Clock, tracks its own packets with process_batch and sweeps for the
+//    others' tickets): with no output to put back in order, that needs no
+//    front thread at all (`ctrack replay -q --threads`,
+//    src/cli/replay_replicated.cc).
 //  * Time. The front keeps the capture's running maximum timestamp (what one
 //    Engine uses as "now") and gives it to each packet's shard, so timeouts
 //    and lazy expiry see the same clock on every shard count. The periodic GC
