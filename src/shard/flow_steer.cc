@@ -99,6 +99,10 @@ std::uint64_t tuple_steer(const Tuple& t, std::uint64_t key) {
 
 std::uint64_t steer_hash(std::span<const std::uint8_t> l3, std::uint64_t key) {
   if (const std::uint64_t h = steer_ipv4_ports(l3, key); h != 0) return h;
+  return steer_hash_parsed(l3, key);
+}
+
+std::uint64_t steer_hash_parsed(std::span<const std::uint8_t> l3, std::uint64_t key) {
   Packet pkt;
   if (parse_ip(l3, pkt) != InvalidReason::None) return 0;
   Tuple t;

@@ -1,6 +1,8 @@
 // libFuzzer target for the per-packet path: link-layer stripping, IP
 // parsing, and the whole engine (trackers, helpers, table) on what comes out.
 // The first input byte picks the link type; the rest is the captured frame.
+// Also: the sharded engine's steering hash read in place must equal the one
+// computed from a full parse.
 // One engine lives across inputs so that sequences of packets reach
 // established/expected states, with time advancing 1 ms per input.
 #include <cstddef>
@@ -10,6 +12,7 @@
 #include "ctrack/engine.h"
 #include "parse/link_layer.h"
 #include "parse/packet.h"
+#include "shard/flow_steer.h"
 
 namespace {
 
@@ -43,6 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The parsed view must lie inside the input.
     if (pkt.len > l3.size() || pkt.l4_off > pkt.len) __builtin_trap();
   }
+  constexpr std::uint64_t kSteerKey = 0x9e3779b97f4a7c15ull;
+  if (ctrack::steer_hash(l3, kSteerKey) != ctrack::steer_hash_parsed(l3, kSteerKey)) __builtin_trap();
   const auto hook = (sel & 0x80) ? ctrack::Hook::Local : ctrack::Hook::Network;
   (void)engine().process(l3, now, hook);
   return 0;

@@ -210,6 +210,7 @@ TEST(ShardedEngine, InPlaceIpv4SteeringMatchesTheParsedPath) {
     const Bytes q = with_ipv4_options(p);
     const std::uint64_t h = steer_hash(p, key);
     ASSERT_NE(h, 0u);
+    EXPECT_EQ(h, steer_hash_parsed(p, key)) << i;
     EXPECT_EQ(h, steer_hash(q, key)) << i;
     ++checked;
   }
