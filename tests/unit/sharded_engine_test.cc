@@ -119,6 +119,21 @@ void expect_same_stats(const Stats& a, const Stats& b) {
   EXPECT_EQ(a.expired, b.expired);
 }
 
+// Both tables expired at their clocks: the same entries in the same
+// (creation) order with the same timeouts, and the same counters.
+void expect_same_table_after_expiry(Engine& one, ShardedEngine& se) {
+  one.expire(one.now());
+  se.expire(se.now());
+  const auto ea = one.entries();
+  const auto eb = se.entries();
+  ASSERT_EQ(ea.size(), eb.size());
+  for (std::size_t i = 0; i < ea.size(); ++i) {
+    EXPECT_EQ(ea[i]->orig, eb[i].conn->orig) << "entry " << i;  // same creation order
+    EXPECT_EQ(one.timeout_left(*ea[i]), eb[i].shard->timeout_left(*eb[i].conn));
+  }
+  expect_same_stats(one.stats(), se.stats());
+}
+
 TEST(ShardedEngine, SameResultsAsOneEngine) {
   const auto pkts = mixed_traffic();
   for (unsigned n : {1u, 2u, 3u, 4u}) {
@@ -141,16 +156,7 @@ TEST(ShardedEngine, SameResultsAsOneEngine) {
     expect_same_stats(one.stats(), se.stats());
     EXPECT_GT(one.stats().expired, 0u);
 
-    one.expire(one.now());
-    se.expire(se.now());
-    const auto ea = one.entries();
-    const auto eb = se.entries();
-    ASSERT_EQ(ea.size(), eb.size());
-    for (std::size_t i = 0; i < ea.size(); ++i) {
-      EXPECT_EQ(ea[i]->orig, eb[i].conn->orig) << "entry " << i;  // same creation order
-      EXPECT_EQ(one.timeout_left(*ea[i]), eb[i].shard->timeout_left(*eb[i].conn));
-    }
-    expect_same_stats(one.stats(), se.stats());
+    expect_same_table_after_expiry(one, se);
   }
 }
 
@@ -279,16 +285,7 @@ TEST(ShardedEngine, ReplicatedFrontsWithBatchesMatchOneEngine) {
       }
       se.set_clock(end);
       expect_same_stats(one.stats(), se.stats());
-      one.expire(one.now());
-      se.expire(se.now());
-      const auto ea = one.entries();
-      const auto eb = se.entries();
-      ASSERT_EQ(ea.size(), eb.size());
-      for (std::size_t i = 0; i < ea.size(); ++i) {
-        EXPECT_EQ(ea[i]->orig, eb[i].conn->orig) << "entry " << i;
-        EXPECT_EQ(one.timeout_left(*ea[i]), eb[i].shard->timeout_left(*eb[i].conn));
-      }
-      expect_same_stats(one.stats(), se.stats());
+      expect_same_table_after_expiry(one, se);
     }
   }
 }
