@@ -28,39 +28,46 @@ struct Tracked {
     engine.process(tcp(s, c, {.flags = SYN | ACK, .seq = 900, .ack = 101}), kT0 + 1000);
     engine.process(tcp(c, s, {.flags = ACK, .seq = 101, .ack = 901}), kT0 + 2000);
     result = engine.process(
-        tcp(c, s, {.flags = PSH | ACK, .seq = 101, .ack = 901, .payload = "GET / HTTP/1.0\r\n\r\n"}),
+        tcp(c, s,
+            {.flags = PSH | ACK, .seq = 101, .ack = 901, .payload = "GET / HTTP/1.0\r\n\r\n"}),
         kT0 + 3000);
   }
 };
 
-void BM_FormatPacketText(benchmark::State& st) {
+// Times `format(out, tracked)` on a cleared buffer.
+template <class Format>
+void run_formatter(benchmark::State& st, Format format) {
   Tracked t;
   std::string out;
-  const io::PacketEvent ev{123456, kT0 + 3000, &t.result, TcpState::Established};
   for (auto _ : st) {
     out.clear();
-    io::append_packet_text(out, t.engine, ev, kT0);
+    format(out, t);
     benchmark::DoNotOptimize(out.data());
   }
+}
+
+io::PacketEvent event_of(const Tracked& t) {
+  return io::PacketEvent{123456, kT0 + 3000, &t.result, TcpState::Established};
+}
+
+void BM_FormatPacketText(benchmark::State& st) {
+  run_formatter(st, [](std::string& out, const Tracked& t) {
+    io::append_packet_text(out, t.engine, event_of(t), kT0);
+  });
 }
 BENCHMARK(BM_FormatPacketText);
 
 void BM_FormatPacketJson(benchmark::State& st) {
-  Tracked t;
-  std::string out;
-  const io::PacketEvent ev{123456, kT0 + 3000, &t.result, TcpState::Established};
-  for (auto _ : st) {
-    out.clear();
-    io::append_packet_json(out, t.engine, ev);
-    benchmark::DoNotOptimize(out.data());
-  }
+  run_formatter(st, [](std::string& out, const Tracked& t) {
+    io::append_packet_json(out, t.engine, event_of(t));
+  });
 }
 BENCHMARK(BM_FormatPacketJson);
 
 void BM_FormatEntryProc(benchmark::State& st) {
   Tracked t;
   std::string out;
-  const io::EntryInfo info = io::entry_info(t.engine, *t.result.conn);
+  const io::EntryInfo info = io::entry_info(t.engine, *t.result.conn);  // as the table listing
   for (auto _ : st) {
     out.clear();
     io::append_entry(out, io::TableFormat::Proc, info);

@@ -9,52 +9,44 @@
 namespace ctrack::io {
 namespace {
 
+// RFC 8259 requires escaping '"', '\\' and U+0000..U+001F; DEL is escaped
+// too so that the output stays printable.
+bool must_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\' || c == 0x7f; }
+
 bool needs_escape(std::string_view s) {
   for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f) return true;
+    if (must_escape(static_cast<unsigned char>(ch))) return true;
   }
   return false;
 }
 
+// The two-character escapes; every other escaped byte is \u00XX.
+constexpr struct {
+  char c;
+  const char* text;
+} kShortEscapes[] = {{'"', "\\\""}, {'\\', "\\\\"}, {'\b', "\\b"}, {'\f', "\\f"},
+                     {'\n', "\\n"}, {'\r', "\\r"},  {'\t', "\\t"}};
+
 void append_escaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  // Runs that need no escape (nearly everything) are appended whole.
+  // Runs that need no escape are appended whole.
   std::size_t run = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
+    if (!must_escape(c)) continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        // RFC 8259 requires escaping U+0000..U+001F; DEL is escaped too so
-        // that the output stays printable.
-        out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xf]);
+    const char* text = nullptr;
+    for (const auto& e : kShortEscapes) {
+      if (e.c == s[i]) text = e.text;
+    }
+    if (text != nullptr) {
+      out += text;
+    } else {
+      out += "\\u00";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
     }
   }
   out.append(s.data() + run, s.size() - run);

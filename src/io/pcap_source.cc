@@ -126,11 +126,10 @@ struct PcapSource::Impl {
   // The next record of the mapping: 1 packet, 0 end of file, -1 damaged
   // (`damage` says why).
   int next_mapped(pcap_pkthdr& hdr, const std::uint8_t*& data) {
-    std::string& why = damage;
     const PcapMapping& m = *mapped;
     if (pos == m.size) return 0;
     if (m.size - pos < kRecordHeader) {
-      why = "truncated dump file; tried to read 16 header bytes, only got " +
+      damage = "truncated dump file; tried to read 16 header bytes, only got " +
             std::to_string(m.size - pos);
       return -1;
     }
@@ -140,12 +139,12 @@ struct PcapSource::Impl {
     const std::uint32_t caplen = load32(h + 8, m.swapped);
     const std::uint32_t len = load32(h + 12, m.swapped);
     if (caplen > kMaxSnaplen) {
-      why = "invalid packet capture length " + std::to_string(caplen) + ", bigger than maximum of " +
+      damage = "invalid packet capture length " + std::to_string(caplen) + ", bigger than maximum of " +
             std::to_string(kMaxSnaplen);
       return -1;
     }
     if (m.size - pos - kRecordHeader < caplen) {
-      why = "truncated dump file; tried to read " + std::to_string(caplen) +
+      damage = "truncated dump file; tried to read " + std::to_string(caplen) +
             " captured bytes, only got " + std::to_string(m.size - pos - kRecordHeader);
       return -1;
     }
@@ -221,7 +220,8 @@ PcapSource::Next PcapSource::next(CapturedFrame& frame) {
       if (rc == 0) return Next::End;
       if (rc < 0) {
         im.failed = true;
-        error_ = path_ + ": damaged capture at packet " + std::to_string(im.count + 1) + ": " + im.damage;
+        error_ = path_ + ": damaged capture at packet " + std::to_string(im.count + 1) + ": " +
+                 im.damage;
         return Next::Error;
       }
     } else {

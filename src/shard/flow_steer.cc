@@ -61,7 +61,10 @@ std::uint64_t pair_hash(std::uint8_t family, std::uint8_t proto, const Addr& a, 
 // such a packet (an IPv4 address is the first 4 of its 16 bytes, the rest
 // zero; comparing the 16 bytes is comparing the 4 in network order). Every
 // worker of a replicated replay front steers every packet, so this runs N
-// times per packet. Returns 0 when the packet is not of that kind.
+// times per packet; building two Addr and calling pair_hash() instead
+// measured 16.6 against 9.0 ns per packet (BM_ShardSteer). The fuzz target
+// checks it against the parsed path on every input. Returns 0 when the
+// packet is not of that kind.
 std::uint64_t steer_ipv4_ports(std::span<const std::uint8_t> l3, std::uint64_t key) {
   if constexpr (std::endian::native != std::endian::little) return 0;
   if (l3.size() < 24 || l3[0] != 0x45) return 0;
@@ -121,8 +124,9 @@ std::uint64_t steer_hash_parsed(std::span<const std::uint8_t> l3, std::uint64_t 
   } else if (is_icmp(pkt.proto) && n >= 8) {
     if (icmp_error_type(pkt.proto, l4[0])) {
       Tuple quoted;
-      if (icmp_error_lookup_tuple(pkt, quoted) == InvalidReason::None)
+      if (icmp_error_lookup_tuple(pkt, quoted) == InvalidReason::None) {
         return tuple_steer(quoted, key);
+      }
       return 0;
     }
     t.src_id = load_be16(l4 + 4);
