@@ -47,7 +47,7 @@ void run_formatter(benchmark::State& st, Format format) {
 }
 
 io::PacketEvent event_of(const Tracked& t) {
-  return io::PacketEvent{123456, kT0 + 3000, &t.result, TcpState::Established};
+  return io::PacketEvent{123456, kT0 + 3000, &t.result};
 }
 
 void BM_FormatPacketText(benchmark::State& st) {

@@ -64,6 +64,12 @@ struct Result {
   // is Invalid with reason FragmentHeld / the drop reason, no counter moves.
   // A Reassembled result describes the whole datagram (tuple, state, entry).
   FragStatus frag = FragStatus::None;
+  // TCP: the entry's internal state just before this packet (what the
+  // packet moved it from, e.g. SynSent for the SYN/ACK that makes it
+  // SynRecv). None when the packet created the entry or found none. A SYN
+  // that replaces an entry in TIME_WAIT or CLOSE reports the old entry's
+  // state. Kept beside `frag` where the layout had padding.
+  TcpState tcp_before = TcpState::None;
   std::uint32_t datagram = 0;    // per-engine id of the fragment's datagram (0 = none)
   std::uint16_t frag_count = 0;  // Reassembled: fragments the datagram was built from
 };

@@ -84,8 +84,6 @@ class RulesReplayer {
       const LinkResult link = strip_link_layer(linktype, frame.data);
       if (link.reason != InvalidReason::None) continue;  // never reaches IP, nor the firewall
       const auto l3 = frame.data.subspan(link.l3_offset);
-      const TcpState before =
-          opts_.quiet ? TcpState::None : tcp_state_before(engine_, l3, frame.ts);
       if (!have_t0_) {
         t0_ = frame.ts;  // times count from the first packet, printed or not
         have_t0_ = true;
@@ -93,17 +91,17 @@ class RulesReplayer {
       rules::Decision d = eval_.process(engine_, l3, frame.ts);
       if (opts_.quiet || (opts_.only_dropped && d.verdict == rules::Verdict::Accept)) continue;
       if (opts_.packet_format == PacketFormat::Text) fill_display_tuple(l3, d.ct);
-      emit(frame, d, before);
+      emit(frame, d);
     }
     return true;
   }
 
-  void emit(const CapturedFrame& frame, const rules::Decision& d, TcpState before) {
+  void emit(const CapturedFrame& frame, const rules::Decision& d) {
     if (!have_t0_) {
       t0_ = frame.ts;
       have_t0_ = true;
     }
-    const io::PacketEvent ev{frame.index, frame.ts, &d.ct, before};
+    const io::PacketEvent ev{frame.index, frame.ts, &d.ct};
     if (opts_.packet_format == PacketFormat::Json) {
       io::append_packet_json(out_, engine_, ev);
       // The record ends with "}\n": the verdict goes inside it.

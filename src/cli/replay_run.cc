@@ -95,7 +95,7 @@ class Replayer {
           Result r;
           r.state = CtState::Invalid;
           r.reason = link.reason;
-          emit(frame, r, TcpState::None);
+          emit(frame, r);
         }
       } else {
         const auto l3 = frame.data.subspan(link.l3_offset);
@@ -104,11 +104,10 @@ class Replayer {
         } else if (opts_.quiet) {
           track_notrack(*notrack, frame, link.l3_offset);
         } else {
-          const TcpState before = tcp_state_before(engine_, l3, frame.ts);
           Result r = notrack ? track_notrack(*notrack, frame, link.l3_offset)
                              : engine_.process(l3, frame.ts);
           if (opts_.packet_format == PacketFormat::Text) fill_display_tuple(l3, r);
-          emit_tracked(frame, r, before);
+          emit_tracked(frame, r);
         }
       }
       if (progress.enabled() && (++packets_ % kProgressEvery) == 0) {
@@ -154,9 +153,9 @@ class Replayer {
 
   // Remembers which frames each datagram was held in, so that the line of
   // the fragment completing it can list them.
-  void emit_tracked(const CapturedFrame& frame, const Result& r, TcpState before) {
+  void emit_tracked(const CapturedFrame& frame, const Result& r) {
     if (r.frag == FragStatus::None || r.datagram == 0) {
-      emit(frame, r, before);
+      emit(frame, r);
       return;
     }
     if (r.frag == FragStatus::Dropped) {
@@ -165,26 +164,26 @@ class Replayer {
           r.reason == InvalidReason::FragEcnMismatch) {
         datagram_frames_.erase(r.datagram);
       }
-      emit(frame, r, before);
+      emit(frame, r);
       return;
     }
     std::vector<std::uint64_t>& frames = datagram_frames_[r.datagram];
     frames.push_back(frame.index);
     if (r.frag == FragStatus::Reassembled) {
-      emit(frame, r, before, frames);
+      emit(frame, r, frames);
       datagram_frames_.erase(r.datagram);
     } else {
-      emit(frame, r, before);
+      emit(frame, r);
     }
   }
 
-  void emit(const CapturedFrame& frame, const Result& r, TcpState before,
+  void emit(const CapturedFrame& frame, const Result& r,
             std::span<const std::uint64_t> fragments = {}) {
     if (!have_t0_) {
       t0_ = frame.ts;
       have_t0_ = true;
     }
-    const io::PacketEvent ev{frame.index, frame.ts, &r, before, fragments};
+    const io::PacketEvent ev{frame.index, frame.ts, &r, fragments};
     if (opts_.packet_format == PacketFormat::Json) {
       io::append_packet_json(out_, engine_, ev);
     } else {

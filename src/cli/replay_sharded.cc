@@ -165,7 +165,7 @@ class ShardedReplayer {
           r.state = CtState::Invalid;
           r.reason = link.reason;
           Epoch& e = current();
-          const io::PacketEvent ev{frame.index, frame.ts, &r, TcpState::None};
+          const io::PacketEvent ev{frame.index, frame.ts, &r};
           // Neither format reads the engine for a packet without an entry.
           if (opts_.packet_format == PacketFormat::Json) {
             io::append_packet_json(e.front_out, se_.shard(0), ev);
@@ -255,9 +255,8 @@ class ShardedReplayer {
       r.dropped = ra.status == FragStatus::Dropped;
       r.frag = ra.status;
       r.datagram = ra.datagram;
-      // The state before the packet is only shown next to an entry, and a
-      // held fragment has none; the formats read no engine state for it.
-      const io::PacketEvent ev{frame.index, frame.ts, &r, TcpState::None};
+      // A held fragment has no entry: the formats read no engine state for it.
+      const io::PacketEvent ev{frame.index, frame.ts, &r};
       if (opts_.packet_format == PacketFormat::Json) {
         io::append_packet_json(e.front_out, se_.shard(0), ev);
       } else {
@@ -394,12 +393,7 @@ class ShardedReplayer {
           it.frag == FragStatus::Reassembled
               ? std::span<const std::uint8_t>(w.bytes.data() + it.frag_off, it.frag_len)
               : l3;
-      // The state before the packet, looked up at the packet's clock.
-      se_.prepare(s, it.ticket);
-      ShardedEngine::Ticket t = it.ticket;
-      t.gc = 0;
-      const TcpState before = tcp_state_before(shard, shown, it.ts);
-      Result r = se_.process(s, l3, t, tmpl);
+      Result r = se_.process(s, l3, it.ticket, tmpl);
       std::span<const std::uint64_t> frames;
       if (it.frag == FragStatus::Reassembled) {
         r.frag = it.frag;
@@ -407,7 +401,7 @@ class ShardedReplayer {
         r.frag_count = it.frag_count;
         frames = {w.frames.data() + it.frames_off, it.frames_len};
       }
-      const io::PacketEvent ev{it.index, it.ts, &r, before, frames};
+      const io::PacketEvent ev{it.index, it.ts, &r, frames};
       if (opts_.packet_format == PacketFormat::Json) {
         io::append_packet_json(w.out, shard, ev);
       } else {

@@ -456,6 +456,11 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
     }
 
     Conn& c = table_.at(hit.slot);
+    if constexpr (T::kProto == kProtoTCP) {
+      // A new entry (also the one replacing a re-opened entry, in round 2)
+      // keeps what the found entry was, or None.
+      if (!is_new) res.tcp_before = c.l4.tcp.state;
+    }
     const L4Result lr = T::packet(c, pkt, hit.dir, ctx);
     switch (lr.verdict) {
       case L4Verdict::Invalid:

@@ -154,8 +154,8 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
   if (r.conn != nullptr && r.conn->proto() == kProtoTCP && !icmp_about_tcp) {
     // "BEFORE->AFTER" when the packet moved the state, else just the state.
     const TcpState after = r.conn->l4.tcp.state;
-    if (after != ev.tcp_before) {
-      out += tcp_state_name(ev.tcp_before);
+    if (after != r.tcp_before) {
+      out += tcp_state_name(r.tcp_before);
       out += "->";
     }
     out += tcp_state_name(after);

@@ -30,10 +30,9 @@ namespace ctrack::io {
 struct PacketEvent {
   std::uint64_t index = 0;  // 1-based packet number in its file
   Timestamp ts = 0;         // capture time, ns
+  // The engine's verdict; for TCP its `tcp_before` is shown as
+  // "BEFORE->AFTER" when the packet moved the entry's state.
   const Result* result = nullptr;
-  // Internal TCP state of the entry before this packet (TcpState::None when
-  // there was no entry); shown as "BEFORE->AFTER" for TCP packets.
-  TcpState tcp_before = TcpState::None;
   // Reassembled: the frame numbers of the datagram's fragments, this one
   // included (empty if the caller does not keep them).
   std::span<const std::uint64_t> fragments{};

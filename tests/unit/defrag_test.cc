@@ -110,6 +110,25 @@ TEST_F(Defrag, V4InOrderIsHeldThenTrackedOnceAsOneDatagram) {
   EXPECT_EQ(e.engine.entries().size(), 1u);
 }
 
+// A TCP segment that arrives in fragments is tracked as the reassembled
+// datagram: its Result says what it moved the entry from, as for any
+// segment (the text output's "BEFORE->AFTER" once showed NONE here).
+TEST_F(Defrag, V4ReassembledTcpSegmentReportsTheEntrysStateBefore) {
+  const Endpoint c = ep4("192.0.2.10", 40000), s = ep4("198.51.100.20", 80);
+  IpSpec ip;
+  ip.df = false;
+  send(0, tcp(c, s, {.flags = SYN, .seq = 100}, ip));
+  send(1, tcp(s, c, {.flags = SYN | ACK, .seq = 900, .ack = 101}, ip));
+  const Bytes data =
+      tcp(c, s, {.flags = PSH | ACK, .seq = 101, .ack = 901, .payload = std::string(64, 'd')}, ip);
+  expect_held(send(2, frag4(data, 0, 40, true)));
+  const Result r = send(3, frag4(data, 40, 84, false));
+  EXPECT_EQ(r.frag, FragStatus::Reassembled);
+  ASSERT_NE(r.conn, nullptr);
+  EXPECT_EQ(r.tcp_before, TcpState::SynRecv);
+  EXPECT_EQ(r.conn->l4.tcp.state, TcpState::Established);
+}
+
 TEST_F(Defrag, V4OutOfOrderThreeFragments) {
   const Bytes w = query4();
   expect_held(send(0, frag4(w, 96, 108, false)));

@@ -141,7 +141,7 @@ TEST(ExpectFormat, EntryLinesShowTheHelperInConntrackFormatOnly) {
   EXPECT_NE(out.find("\"helper\": \"ftp\""), std::string::npos) << out;
   // Per-packet records carry both at the top level, after "entry".
   out.clear();
-  const io::PacketEvent ev{16, ms(30), &d, TcpState::None};
+  const io::PacketEvent ev{16, ms(30), &d};
   io::append_packet_json(out, e.engine, ev);
   EXPECT_NE(out.find("}, " + master_json + "}\n"), std::string::npos) << out;
 }

@@ -254,7 +254,7 @@ TEST(PacketFormat, JsonLineHasExactlyTheDocumentedKeys) {
       e.process(tcp(ep4("192.0.2.1", 40000), ep4("198.51.100.2", 80), spec(SYN | FIN, 1, 0)), kT0);
   ASSERT_EQ(r.state, CtState::Invalid);
   std::string out;
-  io::append_packet_json(out, e, io::PacketEvent{7, kT0 + 250'000, &r, TcpState::None});
+  io::append_packet_json(out, e, io::PacketEvent{7, kT0 + 250'000, &r});
   EXPECT_EQ(out,
             "{\"index\": 7, \"ts\": 1000.000250, \"ct_state\": \"invalid\", \"ct_direction\": null, "
             "\"reason\": \"invalid tcp flag combination\", \"entry\": null}\n");
@@ -266,8 +266,9 @@ TEST(PacketFormat, TextLineShowsStateDirectionAndTransition) {
   const Endpoint s = ep4("198.51.100.2", 80);
   e.process(tcp(c, s, spec(SYN, 100, 0)), kT0);
   const Result r = e.process(tcp(s, c, spec(SYN | ACK, 500, 101)), kT0 + 120'000);
+  ASSERT_EQ(r.tcp_before, TcpState::SynSent);
   std::string out;
-  io::append_packet_text(out, e, io::PacketEvent{2, kT0 + 120'000, &r, TcpState::SynSent}, kT0);
+  io::append_packet_text(out, e, io::PacketEvent{2, kT0 + 120'000, &r}, kT0);
   EXPECT_EQ(out,
             "    2 0.000120 tcp     198.51.100.2:80 -> 192.0.2.1:40000            [SA]  "
             "ESTABLISHED reply    SYN_SENT->SYN_RECV\n");

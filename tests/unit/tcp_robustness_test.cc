@@ -30,10 +30,15 @@ TEST(TcpRobustness, RandomSegmentsKeepInvariants) {
       if (rng() % 5 == 0) s.opts.sack_perm = true;
       if (rng() % 5 == 0) s.opts.sack = {{rng(), rng()}};
       if (rng() % 10 == 0) f.advance(static_cast<std::int64_t>(rng() % 30));
+      // The entry as this packet finds it (gone once its timer ran out).
+      const Conn* old = f.conn();
+      const TcpState before =
+          old != nullptr && old->expires > f.now ? old->l4.tcp.state : TcpState::None;
       const Result r = dir ? f.R(s) : f.O(s);
       if (r.state == CtState::Invalid) {
         EXPECT_NE(r.reason, InvalidReason::None);
       } else {
+        EXPECT_EQ(r.tcp_before, before) << "run " << run << " packet " << i;
         ASSERT_NE(r.conn, nullptr);
         const int st = static_cast<int>(r.conn->l4.tcp.state);
         EXPECT_GE(st, 1);

@@ -252,5 +252,33 @@ TEST(TcpStateTable, GcEarlyDropClosingOrUnassured) {
   }
 }
 
+// Result::tcp_before: what each packet moved the entry from (the text
+// output's "BEFORE->AFTER"), through a whole connection and its re-open.
+TEST(TcpStateTable, EngineReportsTheStateEachPacketMovedFrom) {
+  Flow f;
+  auto step = [&f](bool orig, const TcpSpec& s, TcpState before, TcpState after) {
+    const Result r = orig ? f.O(s) : f.R(s);
+    ASSERT_NE(r.conn, nullptr);
+    EXPECT_EQ(r.tcp_before, before);
+    EXPECT_EQ(r.conn->l4.tcp.state, after);
+  };
+  step(true, seg(SYN, 1000), TcpState::None, TcpState::SynSent);
+  step(false, seg(SYN | ACK, 5000, 1001), TcpState::SynSent, TcpState::SynRecv);
+  step(true, seg(ACK, 1001, 5001), TcpState::SynRecv, TcpState::Established);
+  step(true, seg(PSH | ACK, 1001, 5001), TcpState::Established, TcpState::Established);
+  step(true, seg(FIN | ACK, 1001, 5001), TcpState::Established, TcpState::FinWait);
+  step(false, seg(FIN | ACK, 5001, 1002), TcpState::FinWait, TcpState::LastAck);
+  step(true, seg(ACK, 1002, 5002), TcpState::LastAck, TcpState::TimeWait);
+  // A new SYN replaces the TIME_WAIT entry: the old entry's state is what
+  // the packet moved from, the fresh entry is SYN_SENT.
+  f.advance(1);
+  step(true, seg(SYN, 90000), TcpState::TimeWait, TcpState::SynSent);
+  EXPECT_EQ(f.eng.stats().created, 2u);
+  // A packet INVALID before any lookup carries no state; a UDP packet none.
+  TcpSpec bad = seg(SYN | FIN, 90000);
+  EXPECT_EQ(f.O(bad).tcp_before, TcpState::None);
+  EXPECT_EQ(f.eng.process(test::udp(f.client, f.server, "x"), f.now).tcp_before, TcpState::None);
+}
+
 }  // namespace
 }  // namespace ctrack::tcptest
