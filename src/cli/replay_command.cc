@@ -200,7 +200,7 @@ Command register_replay_command(CLI::App& app) {
       ->type_name("[=FORMAT]");
   sub->add_option("--threads", a.threads,
                   "Track on N shards, one worker thread each (output identical to one thread; "
-                  "with helpers everything stays on one shard)")
+                  "with helpers everything stays on one shard; not with --rules)")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str()
       ->type_name("N");

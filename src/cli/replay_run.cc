@@ -270,7 +270,15 @@ int run_replay(const ReplayOptions& opts) {
                "table instead (*raw ... -A PREROUTING <match> -j NOTRACK)\n");
     return 2;
   }
-  if (!opts.rules.empty()) return run_replay_rules(opts);
+  if (!opts.rules.empty()) {
+    // The rule walk shares one engine with the packet order of the capture;
+    // it is not sharded. Say so rather than ignore the option silently.
+    if (opts.threads > 1) {
+      fmt::print(stderr, "ctrack: note: --threads {} ignored: --rules replays on one thread\n",
+                 opts.threads);
+    }
+    return run_replay_rules(opts);
+  }
   if (opts.threads > 1) return run_replay_sharded(opts);
   // The output buffer is ours; stdio's own buffering would only add a copy.
   Replayer replayer(opts);

@@ -3,6 +3,7 @@
 // reader) must return exactly the frames libpcap returns, and stop at the
 // same record when the file is damaged; it must never read outside the file.
 #include <pcap/pcap.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -15,11 +16,17 @@
 #include "io/pcap_source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string path = "/tmp/ctrack_pcap_fuzz_" + std::to_string(::getpid()) + ".pcap";
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return 0;
-  std::fwrite(data, 1, size, f);
-  std::fclose(f);
+  // Both readers open files by name; an anonymous memory file gives them one
+  // that leaves nothing behind when the fuzzer stops (a file in /tmp did,
+  // once per run).
+  static const int fd = ::memfd_create("ctrack_pcap_fuzz", 0);
+  static const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  if (fd < 0 || ::ftruncate(fd, 0) != 0) std::abort();
+  for (std::size_t done = 0; done < size;) {
+    const ssize_t n = ::pwrite(fd, data + done, size - done, static_cast<off_t>(done));
+    if (n <= 0) std::abort();
+    done += static_cast<std::size_t>(n);
+  }
 
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* oracle = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);

@@ -134,6 +134,22 @@ TEST(ReplayThreads, NotrackIdenticalToOneThread) {
   }
 }
 
+// The firewall replay is not sharded: --threads changes nothing it prints
+// on stdout, and a note on stderr says the option was not used.
+TEST(ReplayThreads, RulesRunOnOneThreadAndSaySo) {
+  const std::string base = std::string(CTRACK_BINARY) + " replay --hash-seed 7 --stats --rules '" +
+                           CTRACK_SOURCE_DIR + "/samples/rules/stateful-router.rules' '" +
+                           CTRACK_SOURCE_DIR + "/samples/state-machine-walkthrough.pcap'";
+  const CommandOutput one = run_command(base);
+  const CommandOutput two = run_command(base + " --threads 2");
+  ASSERT_EQ(one.status, 0) << one.err;
+  EXPECT_EQ(two.status, 0);
+  EXPECT_FALSE(one.out.empty());
+  EXPECT_EQ(one.out, two.out);
+  EXPECT_EQ(one.err, "");
+  EXPECT_EQ(two.err, "ctrack: note: --threads 2 ignored: --rules replays on one thread\n");
+}
+
 TEST(ReplayThreads, HelpersStayIdenticalOnOneShard) {
   const std::filesystem::path f =
       std::filesystem::path(CTRACK_SHARED_DIR) / "corpus/ftp-passive-pasv.pcap";
