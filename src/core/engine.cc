@@ -203,10 +203,12 @@ Result EngineCore::track(std::span<const std::uint8_t> l3, Timestamp now, Hook h
   advance_time(now);
   ++stats_.packets;
 
-  Packet pkt;
-  if (InvalidReason r = parse_for_track(l3, pkt); r != InvalidReason::None) {
+  Packet own;
+  InvalidReason err;
+  const Packet& pkt = *parse_for_track(l3, own, err);
+  if (err != InvalidReason::None) {
     ++stats_.invalid;
-    return invalid_result(r);
+    return invalid_result(err);
   }
   if (pkt.fragment) [[unlikely]] {
     const bool passed = l3.data() == defrag_passed_;
@@ -374,18 +376,25 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
     }
   }
 
-  Tuple t;
-  t.src = pkt.src;
-  t.dst = pkt.dst;
-  t.family = pkt.family;
-  t.proto = pkt.proto;
-  t.zone = tmpl.zone;
-  if (!T::tuple(pkt, t)) {
-    ++stats_.invalid;
-    res.reason = InvalidReason::L4NoTuple;
-    return res;
+  // The batch look-ahead may already have built the tuple, its inverse and
+  // the hash (only ever for this packet: parse_for_track hands them over).
+  const Keyed* const keyed = keyed_;
+  keyed_ = nullptr;
+  Tuple own;
+  if (keyed == nullptr) {
+    own.src = pkt.src;
+    own.dst = pkt.dst;
+    own.family = pkt.family;
+    own.proto = pkt.proto;
+    own.zone = tmpl.zone;
+    if (!T::tuple(pkt, own)) {
+      ++stats_.invalid;
+      res.reason = InvalidReason::L4NoTuple;
+      return res;
+    }
+    seal_tuple_tail(own);
   }
-  seal_tuple_tail(t);
+  const Tuple& t = keyed != nullptr ? keyed->t : own;
   res.has_tuple = true;
   res.tuple = t;
   if (pkt.proto == kProtoTCP && pkt.l4_len() >= 14) res.tcp_flags = pkt.l4()[13];
@@ -402,14 +411,22 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
     return res;
   }
 
-  Tuple inv;
-  const bool invertible = T::invert(t, inv);
-  const std::uint32_t h = hash_for(t, invertible ? &inv : nullptr);
+  Tuple own_inv;
+  const Tuple* inv_ptr;
+  std::uint32_t h;
+  if (keyed != nullptr) {
+    inv_ptr = keyed->has_inv ? &keyed->inv : nullptr;
+    h = keyed->hash;
+  } else {
+    inv_ptr = T::invert(t, own_inv) ? &own_inv : nullptr;
+    h = table_.hash(t, inv_ptr);
+  }
+  const bool invertible = inv_ptr != nullptr;
 
   // At most two rounds: the second after the tracker asked to replace the
   // entry (a SYN re-opening a connection in TIME_WAIT or CLOSE).
   for (int round = 0; round < 2; ++round) {
-    Hit hit = table_.find(t, h, invertible ? &inv : nullptr, now_, [&](std::uint32_t slot) {
+    Hit hit = table_.find(t, h, inv_ptr, now_, [&](std::uint32_t slot) {
       destroy(slot);
       ++stats_.expired;
     });

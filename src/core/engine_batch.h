@@ -5,9 +5,10 @@
 // dependent misses (bucket head, entry, sometimes the next entry); started
 // a few packets early, they overlap with the tracking of the packets in
 // between. Tracking itself is unchanged, so the verdicts are those of
-// single calls by construction: the precomputed hash is only used when the
-// pipeline arrives at the very tuple it was computed for, and the parse of
-// stage 1 is handed to track() for the very bytes it was made from.
+// single calls by construction: what stage 1 computed (parse, tuple,
+// inverse, hash: the same functions track() would call) is handed to
+// track() for the very bytes it was made from, instead of being computed a
+// second time.
 //
 // A template over a step run before each packet is tracked, so that sharded
 // engines can move each packet's clock and GC schedule the way their front
@@ -56,10 +57,7 @@ void EngineCore::process_batch_with(std::span<const BatchPacket> pkts, std::span
   // Plain references, not a structured binding: clang before 16 cannot
   // capture structured bindings in the lambdas below.
   BatchScratch& scratch = *batch_scratch_;
-  auto& hashes = scratch.hashes;
-  auto& tuples = scratch.tuples;
-  auto& invs = scratch.invs;
-  auto& has_inv = scratch.has_inv;
+  auto& keyed = scratch.keyed;
   auto& hashed = scratch.hashed;
   auto& parsed = scratch.parsed;
   auto& parse_err = scratch.parse_err;
@@ -76,7 +74,8 @@ void EngineCore::process_batch_with(std::span<const BatchPacket> pkts, std::span
     if (bp.tmpl.notrack || parse_err[i] != InvalidReason::None || pkt.fragment) return;
     with_tracker(pkt.family, pkt.proto, [&]<class T>() {
       if constexpr (T::kProto != kProtoICMP && T::kProto != kProtoICMPv6) {
-        Tuple& t = tuples[i];
+        Keyed& k = keyed[i];
+        Tuple& t = k.t;
         t = Tuple{};
         t.src = pkt.src;
         t.dst = pkt.dst;
@@ -85,10 +84,10 @@ void EngineCore::process_batch_with(std::span<const BatchPacket> pkts, std::span
         t.zone = bp.tmpl.zone;
         if (!T::tuple(pkt, t)) return;
         seal_tuple_tail(t);
-        has_inv[i] = T::invert(t, invs[i]);
-        hashes[i] = table_.hash(t, has_inv[i] ? &invs[i] : nullptr);
+        k.has_inv = T::invert(t, k.inv);
+        k.hash = table_.hash(t, k.has_inv ? &k.inv : nullptr);
         hashed[i] = true;
-        table_.prefetch_bucket(hashes[i]);
+        table_.prefetch_bucket(k.hash);
       }
     });
   };
@@ -96,21 +95,16 @@ void EngineCore::process_batch_with(std::span<const BatchPacket> pkts, std::span
   auto track_one = [&](std::size_t i, bool hinted) {
     const BatchPacket& bp = pkts[base + i];
     before_each(base + i);
-    hint_valid_ = hinted && hashed[i];
-    if (hint_valid_) {
-      hint_hash_ = hashes[i];
-      hint_tuple_ = tuples[i];
+    if (hinted) {
+      prepared_ = Prepared{bp.l3.data(), &parsed[i], parse_err[i], hashed[i] ? &keyed[i] : nullptr};
     }
-    parsed_ = hinted ? &parsed[i] : nullptr;
-    parsed_err_ = parse_err[i];
     // Constructed in place (guaranteed copy elision) rather than assigned:
     // copying a Result whose fields were just written one by one would
     // read them back as wide words before the narrow stores retire
     // (store-forwarding stalls, see core/tuple_tail.h).
     static_assert(std::is_trivially_destructible_v<Result>);
     ::new (static_cast<void*>(&out[base + i])) Result(track(bp.l3, bp.now, hook, bp.tmpl));
-    hint_valid_ = false;
-    parsed_ = nullptr;
+    prepared_ = Prepared{};
     if (!confirm()) {  // the entry's helper dropped it, as in process()
       out[base + i].dropped = true;
       out[base + i].helper_drop = true;
@@ -142,12 +136,14 @@ void EngineCore::process_batch_with(std::span<const BatchPacket> pkts, std::span
       if (j < w) hash_and_prefetch(j);
       if (const std::size_t k = j - (kBucketAhead - kEntryAhead);
           j >= kBucketAhead - kEntryAhead && k < w) {
-        if (hashed[k]) table_.prefetch_first(hashes[k]);
+        if (hashed[k]) table_.prefetch_first(keyed[k].hash);
       }
       if (const std::size_t k = j - (kBucketAhead - kSecondAhead);
           j >= kBucketAhead - kSecondAhead && k < w) {
-        if (hashed[k])
-          table_.prefetch_second(hashes[k], tuples[k], has_inv[k] ? &invs[k] : nullptr);
+        if (hashed[k]) {
+          const Keyed& kk = keyed[k];
+          table_.prefetch_second(kk.hash, kk.t, kk.has_inv ? &kk.inv : nullptr);
+        }
       }
       if (j >= kBucketAhead) track_one(j - kBucketAhead, true);
     }

@@ -119,18 +119,33 @@ class EngineCore {
   void destroy_deferred(std::uint32_t slot);
   void release_deferred();
   Tuple reply_of(const Conn& c) const;
-  // The table hash of `t`, taken from the batch path's precomputed hash when
-  // it was computed for this very tuple.
-  std::uint32_t hash_for(const Tuple& t, const Tuple* inv) const {
-    return hint_valid_ && tuple_eq(hint_tuple_, t) ? hint_hash_ : table_.hash(t, inv);
-  }
-  // parse_ip, or the batch path's parse of these very bytes.
-  InvalidReason parse_for_track(std::span<const std::uint8_t> l3, Packet& pkt) const {
-    if (parsed_ != nullptr && parsed_->data == l3.data()) {
-      pkt = *parsed_;
-      return parsed_err_;
+  // What the batch path's look-ahead computed for a packet: its parse and,
+  // for packets that take the plain lookup path, its tuple, inverse and
+  // table hash. track() takes them over for the very bytes they were made
+  // from instead of computing them a second time.
+  struct Keyed {
+    Tuple t;
+    Tuple inv;
+    bool has_inv = false;
+    std::uint32_t hash = 0;
+  };
+  struct Prepared {
+    const std::uint8_t* l3 = nullptr;  // the bytes this was made from
+    const Packet* pkt = nullptr;
+    InvalidReason err = InvalidReason::None;
+    const Keyed* keyed = nullptr;  // null: not computed (ICMP, fragment, no tuple)
+  };
+  // parse_ip, or the batch path's parse of these very bytes (then `keyed_`
+  // holds its tuple and hash for track_l4, or nothing).
+  const Packet* parse_for_track(std::span<const std::uint8_t> l3, Packet& own, InvalidReason& err) {
+    keyed_ = nullptr;
+    if (prepared_.pkt != nullptr && prepared_.l3 == l3.data()) {
+      keyed_ = prepared_.keyed;
+      err = prepared_.err;
+      return prepared_.pkt;
     }
-    return parse_ip(l3, pkt);
+    err = parse_ip(l3, own);
+    return &own;
   }
 
   Config cfg_;
@@ -163,15 +178,12 @@ class EngineCore {
   CtInfo helper_ctinfo_ = CtInfo::New;
   Packet helper_pkt_{};
   std::vector<std::uint8_t> helper_buf_;
-  // Batch path state: the precomputed hash of the packet being tracked, and
-  // the entries destroyed during the batch, kept until the next call so that
-  // every Result of the batch can still show its entry.
-  bool hint_valid_ = false;
-  std::uint32_t hint_hash_ = 0;
-  Tuple hint_tuple_{};
+  // Batch path state: what the look-ahead prepared for the packet being
+  // tracked, and the entries destroyed during the batch, kept until the next
+  // call so that every Result of the batch can still show its entry.
   bool in_batch_ = false;
-  const Packet* parsed_ = nullptr;  // batch: parse of the packet being tracked
-  InvalidReason parsed_err_ = InvalidReason::None;
+  Prepared prepared_;             // batch: the packet being tracked
+  const Keyed* keyed_ = nullptr;  // its tuple and hash, once track() took them over
   std::vector<std::uint32_t> batch_deferred_;
   // Stage-1 results of one window of a batch. Kept here (allocated on the
   // first batch) rather than on the stack: these arrays have default member
@@ -179,10 +191,7 @@ class EngineCore {
   // tenth of the one-flow benchmark.
   struct BatchScratch {
     static constexpr std::size_t kWindow = 32;
-    std::uint32_t hashes[kWindow];
-    Tuple tuples[kWindow];
-    Tuple invs[kWindow];
-    bool has_inv[kWindow];
+    Keyed keyed[kWindow];
     bool hashed[kWindow];
     Packet parsed[kWindow];
     InvalidReason parse_err[kWindow];

@@ -37,7 +37,7 @@ std::vector<Pkt> mixed_trace(std::size_t n, std::uint32_t seed) {
   while (out.size() < n) {
     const Endpoint cli = ep4("192.0.2.7", next_port++);
     step();
-    switch (rng() % 9) {
+    switch (rng() % 10) {
       case 0:
       case 1: {  // full TCP connection, FIN teardown, then a SYN re-opening it
         const std::uint32_t cs = rng(), ss = rng();
@@ -103,6 +103,16 @@ std::vector<Pkt> mixed_trace(std::size_t n, std::uint32_t seed) {
         out.push_back({udp(self, self, "me"), now + 1});
         break;
       }
+      case 8: {  // one UDP 5-tuple in zone 0 and in zone 5: two entries
+        const Endpoint dns = ep4("198.51.100.54", 53);
+        CtTemplate z5;
+        z5.zone = 5;
+        out.push_back({udp(cli, dns, "z0"), now});
+        out.push_back({udp(cli, dns, "z5"), now + 1, z5});
+        out.push_back({udp(dns, cli, "a5"), now + 2, z5});
+        out.push_back({udp(dns, cli, "a0"), now + 3});
+        break;
+      }
       default: {  // IPv6 UDP
         const Endpoint c6 = ep6("2001:db8::1", next_port), s6 = ep6("2001:db8::2", 53);
         out.push_back({udp(c6, s6, "q6"), now});
@@ -132,6 +142,7 @@ void expect_same_result(const Result& a, const Result& b, std::size_t i) {
     EXPECT_EQ(a.tuple, b.tuple) << "packet " << i;
   }
   EXPECT_EQ(a.tcp_flags, b.tcp_flags) << "packet " << i;
+  EXPECT_EQ(a.tcp_before, b.tcp_before) << "packet " << i;
   EXPECT_EQ(a.conn == nullptr, b.conn == nullptr) << "packet " << i;
 }
 
