@@ -24,6 +24,19 @@ void copy_addr(Addr& a, const std::uint8_t* p, std::size_t n) {
   std::memcpy(a.b.data(), p, n);
 }
 
+// An IPv4 address as one 16-byte store (the address, then zeros). Zeroing
+// the Addr and then writing its first 4 bytes are two overlapping stores,
+// and the tuple copy that reads the Addr right after as one 16-byte load
+// could be forwarded from neither: it waited for both to retire.
+void store_addr4(Addr& a, const std::uint8_t* p) {
+  using V = std::uint32_t __attribute__((vector_size(16)));
+  std::uint32_t w;
+  std::memcpy(&w, p, 4);
+  const V v = {w, 0, 0, 0};
+  static_assert(sizeof v == sizeof a.b);
+  std::memcpy(a.b.data(), &v, sizeof v);
+}
+
 // Walks the IPv4 option list: every option but EOL/NOP must carry a length
 // byte of at least 2 that stays inside the header.
 bool ipv4_options_ok(const std::uint8_t* opt, std::uint32_t n) {
@@ -66,8 +79,8 @@ InvalidReason parse_v4(const std::uint8_t* p, std::size_t avail, Packet& pkt) {
   pkt.frag_offset = static_cast<std::uint16_t>(frag & 0x1fffu);
   pkt.fragment = pkt.more_fragments || pkt.frag_offset != 0;
   pkt.frag_id = load_be16(p + 4);
-  copy_addr(pkt.src, p + 12, 4);
-  copy_addr(pkt.dst, p + 16, 4);
+  store_addr4(pkt.src, p + 12);
+  store_addr4(pkt.dst, p + 16);
   return InvalidReason::None;
 }
 
