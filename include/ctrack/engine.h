@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "ctrack/config.h"
@@ -112,6 +113,23 @@ struct BatchPacket {
   CtTemplate tmpl{};
 };
 
+// A non-owning reference to a callable `void(std::size_t i, const Result& r)`
+// (for Engine::process_batch). It refers to the callable, which must outlive
+// the call it is passed to.
+class ResultVisitor {
+ public:
+  template <class F>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, ResultVisitor>) ResultVisitor(F& f)
+  noexcept  // NOLINT(google-explicit-constructor): a reference, like a span
+      : obj_(&f),
+        fn_([](void* o, std::size_t i, const Result& r) { (*static_cast<F*>(o))(i, r); }) {}
+  void operator()(std::size_t i, const Result& r) const { fn_(obj_, i, r); }
+
+ private:
+  void* obj_;
+  void (*fn_)(void*, std::size_t, const Result&);
+};
+
 class Engine {
  public:
   explicit Engine(const Config& config = Config::for_profile(Profile::Linux));
@@ -138,6 +156,13 @@ class Engine {
   // (early drop, expiry, TCP re-open), as after the matching single call.
   void process_batch(std::span<const BatchPacket> pkts, std::span<Result> out,
                      Hook hook = Hook::Network);
+  // The same, calling each(i, out[i]) right after packet i is tracked and
+  // before packet i + 1 is: there the Result's entry is exactly as process()
+  // would have left it. For callers that show per-packet state (a later
+  // packet of the same batch may change or remove the entry), while the
+  // look-ahead still overlaps the batch's cache misses.
+  void process_batch(std::span<const BatchPacket> pkts, std::span<Result> out, Hook hook,
+                     ResultVisitor each);
 
   // Defragmentation only (PREROUTING/OUTPUT priority -400), for a caller that
   // must run the raw table on the reassembled datagram before track(). Only

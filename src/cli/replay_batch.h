@@ -1,13 +1,16 @@
-// The quiet replay path feeds the engine in batches (Engine::process_batch)
-// so that the table lookups of consecutive packets overlap their cache
-// misses; verdicts are those of one call per packet, and -q prints none of
-// them anyway. Frames read from a mapped capture (PcapSource::frames_stable)
-// are passed as they are; others are copied, because libpcap reuses its
-// buffer on every read. The copy buffer keeps its capacity, so nothing is
-// allocated per packet once it has grown to a batch of the largest frames.
+// The replay feeds the engine in batches (Engine::process_batch) so that
+// the table lookups of consecutive packets overlap their cache misses;
+// verdicts are those of one call per packet. The quiet replay prints none of
+// them; the per-packet output writes each line from the batch's visitor,
+// right after its packet. Frames read from a mapped capture
+// (PcapSource::frames_stable) are passed as they are; others are copied,
+// because libpcap reuses its buffer on every read. The copy buffer keeps its
+// capacity, so nothing is allocated per packet once it has grown to a batch
+// of the largest frames.
 //
 // The sink tracks a batch: `sink(pkts, out, tags)`, where each packet's tag
-// is whatever the caller added it with (a sharded replay's ticket).
+// is whatever the caller added it with (a sharded replay's ticket, the frame
+// number and time a printed line needs).
 #pragma once
 
 #include <bit>
@@ -33,9 +36,9 @@ struct EngineSink {
 };
 
 template <class Sink, class Tag = NoTag>
-class QuietBatcher {
+class FrameBatcher {
  public:
-  explicit QuietBatcher(Sink sink) : sink_(std::move(sink)) {}
+  explicit FrameBatcher(Sink sink) : sink_(std::move(sink)) {}
 
   // `stable`: `l3` stays valid until flush() (no copy needed).
   void add(std::span<const std::uint8_t> l3, Timestamp ts, bool stable, CtTemplate tmpl = {},

@@ -63,7 +63,7 @@ bool may_be_fragment(std::span<const std::uint8_t> l3) {
   }
 }
 
-// A shard as the sink of a QuietBatcher: its packets with their tickets.
+// A shard as the sink of a FrameBatcher: its packets with their tickets.
 struct ShardSink {
   ShardedEngine* se;
   unsigned shard;
@@ -209,7 +209,7 @@ class Worker {
   Engine front_;            // defragmentation only
   std::unique_ptr<io::BpfMatch> notrack_;
   std::vector<std::uint8_t> scratch_;
-  QuietBatcher<ShardSink, ShardedEngine::Ticket> batch_;  // this shard's packets
+  FrameBatcher<ShardSink, ShardedEngine::Ticket> batch_;  // this shard's packets
   bool stable_ = false;  // the current source's frames outlive the batch
   Timestamp front_now_ = 0;
   bool front_started_ = false;

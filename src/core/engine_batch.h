@@ -12,7 +12,9 @@
 //
 // A template over a step run before each packet is tracked, so that sharded
 // engines can move each packet's clock and GC schedule the way their front
-// decided (ShardedEngine::process_batch) at no cost to the plain path.
+// decided (ShardedEngine::process_batch), and one run after it, so that a
+// caller printing per-packet state reads each entry as that packet left it
+// (Engine::process_batch with a ResultVisitor); no cost to the plain path.
 #pragma once
 
 #include <algorithm>
@@ -36,9 +38,9 @@ inline constexpr std::size_t kTouchedPerEntry = sizeof(Conn) + 64;
 
 }  // namespace batch_detail
 
-template <class BeforeEach>
+template <class BeforeEach, class AfterEach>
 void EngineCore::process_batch_with(std::span<const BatchPacket> pkts, std::span<Result> out,
-                                    Hook hook, BeforeEach before_each) {
+                                    Hook hook, BeforeEach before_each, AfterEach after_each) {
   const std::size_t n = std::min(pkts.size(), out.size());
   // Entries destroyed by the previous call are released now, as the first
   // track() would (which also confirms whatever the previous call left).
@@ -113,6 +115,7 @@ void EngineCore::process_batch_with(std::span<const BatchPacket> pkts, std::span
       batch_deferred_.push_back(deferred_);
       deferred_ = kNoConn;
     }
+    after_each(base + i);
   };
 
   // The look-ahead is a software pipeline rather than one pass per stage:

@@ -53,11 +53,11 @@ class EngineCore {
   }
   // Engine::process_batch (core/engine_batch.cc).
   void process_batch(std::span<const BatchPacket> pkts, std::span<Result> out, Hook hook);
-  // The same, calling before_each(i) just before packet i is tracked
-  // (core/engine_batch.h).
-  template <class BeforeEach>
+  // The same, calling before_each(i) just before packet i is tracked and
+  // after_each(i) once it is confirmed (core/engine_batch.h).
+  template <class BeforeEach, class AfterEach>
   void process_batch_with(std::span<const BatchPacket> pkts, std::span<Result> out, Hook hook,
-                          BeforeEach before_each);
+                          BeforeEach before_each, AfterEach after_each);
 
   const Conn* find(const Tuple& t) const;
   const Conn* find_id(std::uint32_t id) const;

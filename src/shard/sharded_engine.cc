@@ -96,14 +96,18 @@ void ShardedEngine::process_batch(unsigned shard, std::span<const BatchPacket> p
   const std::size_t n = std::min({pkts.size(), tickets.size(), out.size()});
   EngineCore& core = ShardAccess::core(*shards_[shard]);
   if (mode_ == Mode::Flow) {
-    core.process_batch_with(pkts.first(n), out.first(n), Hook::Network, [&](std::size_t i) {
-      core.advance_external(tickets[i].now, tickets[i].gc);
-      core.set_next_id(tickets[i].seq + 1);
-    });
+    core.process_batch_with(
+        pkts.first(n), out.first(n), Hook::Network,
+        [&](std::size_t i) {
+          core.advance_external(tickets[i].now, tickets[i].gc);
+          core.set_next_id(tickets[i].seq + 1);
+        },
+        [](std::size_t) {});
   } else {
     // Shard 0 is a plain Engine with its own clock: the ticket's time is the
     // packet's.
-    core.process_batch_with(pkts.first(n), out.first(n), Hook::Network, [](std::size_t) {});
+    core.process_batch_with(
+        pkts.first(n), out.first(n), Hook::Network, [](std::size_t) {}, [](std::size_t) {});
   }
 }
 

@@ -220,6 +220,39 @@ TEST_F(ReplayCli, NonIpFrameIsReportedInvalidNotSkipped) {
   EXPECT_NE(r.out.find("link_errors=1\n"), std::string::npos) << r.out;
 }
 
+// Lines come out in capture order although the engine takes the packets in
+// batches: a frame that never reaches it (here ARP) is printed between the
+// packets around it, and each line shows the entry as its packet left it.
+TEST_F(ReplayCli, NonIpFrameLineKeepsItsPlaceBetweenBatchedPackets) {
+  const std::string path = dir_.file("mixed-arp.pcap");
+  Bytes arp{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
+  arp.resize(14 + 28, 0);
+  const Endpoint c = ep4("192.0.2.1", 40000), s = ep4("198.51.100.2", 80);
+  const Bytes eth{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00};
+  auto framed = [&eth](const Bytes& ip) {
+    Bytes f = eth;
+    f.insert(f.end(), ip.begin(), ip.end());
+    return f;
+  };
+  ASSERT_TRUE(write_pcap_linktype(path, 1,
+                                  {{kT0, framed(tcp(c, s, flags(SYN, 100, 0)))},
+                                   {kT0 + 1000, arp},
+                                   {kT0 + 2000, framed(tcp(s, c, flags(SYN | ACK, 900, 101)))},
+                                   {kT0 + 3000, framed(tcp(c, s, flags(ACK, 101, 901)))}}));
+  const auto r = run_command(ctrack_cmd("replay " + shell_quote(path)));
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<std::string> lines;
+  for (std::size_t at = 0, nl; (nl = r.out.find('\n', at)) != std::string::npos; at = nl + 1) {
+    lines.push_back(r.out.substr(at, nl - at));
+  }
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_NE(lines[0].find("NEW         original NONE->SYN_SENT"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1].substr(0, 5), "    2") << lines[1];
+  EXPECT_NE(lines[1].find("unsupported link-layer"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find("SYN_SENT->SYN_RECV"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[3].find("SYN_RECV->ESTABLISHED"), std::string::npos) << lines[3];
+}
+
 TEST_F(ReplayCli, HashsizeAndClassicProfileAreAccepted) {
   const auto r = run_command(ctrack_cmd("replay -q --stats --hashsize 16 --profile classic " +
                                         shell_quote(capture_)));
