@@ -199,6 +199,51 @@ void compare(const Config& cfg, const std::vector<Pkt>& trace, std::size_t batch
   expect_same_table(single, batched);
 }
 
+// The entry a result names, as far as a caller printing per-packet state
+// reads it.
+struct EntryView {
+  std::uint32_t id = 0;
+  std::uint16_t status = 0;
+  Timestamp expires = 0;
+  TcpState tcp = TcpState::None;
+  bool operator==(const EntryView&) const = default;
+};
+
+EntryView view(const Result& r) {
+  if (r.conn == nullptr) return {};
+  const Conn& c = *r.conn;
+  return {c.id, c.status, c.expires, c.proto() == kProtoTCP ? c.l4.tcp.state : TcpState::None};
+}
+
+// process_batch with a visitor: called once per packet, in order, on out[i],
+// right after the packet, when its entry is exactly as after process().
+void compare_visited(const Config& cfg, const std::vector<Pkt>& trace, std::size_t batch) {
+  Engine single(cfg), batched(cfg);
+  std::vector<BatchPacket> bp;
+  std::vector<Result> out;
+  for (std::size_t base = 0; base < trace.size(); base += batch) {
+    const std::size_t n = std::min(batch, trace.size() - base);
+    std::vector<EntryView> ref(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Pkt& p = trace[base + i];
+      ref[i] = view(single.process(p.l3, p.now, Hook::Network, p.tmpl));
+    }
+    bp.clear();
+    for (std::size_t i = 0; i < n; ++i)
+      bp.push_back({trace[base + i].l3, trace[base + i].now, trace[base + i].tmpl});
+    out.assign(n, Result{});
+    std::size_t next = 0;
+    auto each = [&](std::size_t i, const Result& r) {
+      EXPECT_EQ(i, next++);
+      EXPECT_EQ(&r, &out[i]);
+      EXPECT_EQ(view(r), ref[i]) << "packet " << base + i;
+    };
+    batched.process_batch(bp, out, Hook::Network, each);
+    EXPECT_EQ(next, n);
+  }
+  expect_same_table(single, batched);
+}
+
 using LookAhead = Config::BatchLookAhead;
 
 Config test_config(std::uint32_t buckets, std::uint32_t max, LookAhead la = LookAhead::Auto) {
@@ -221,6 +266,17 @@ TEST(Batch, MatchesSingleCallsOnMixedTraffic) {
                                         << static_cast<int>(la));
         compare(test_config(buckets, 100000, la), trace, batch);
       }
+    }
+  }
+}
+
+TEST(Batch, VisitorSeesEachEntryAsItsPacketLeftIt) {
+  const auto trace = mixed_trace(3000, 2);
+  for (LookAhead la : {LookAhead::Never, LookAhead::Always}) {
+    for (std::size_t batch : {1, 32, 100}) {
+      SCOPED_TRACE(testing::Message()
+                   << "batch " << batch << ", look-ahead " << static_cast<int>(la));
+      compare_visited(test_config(1u << 10, 100000, la), trace, batch);
     }
   }
 }
