@@ -159,6 +159,10 @@ class ShardedEngine {
   // never inside it. `out` receives one Result per packet.
   void process_batch(unsigned shard, std::span<const BatchPacket> pkts,
                      std::span<const Ticket> tickets, std::span<Result> out);
+  // The same, calling each(i, out[i]) right after packet i, as
+  // Engine::process_batch does (per-packet output of a sharded replay).
+  void process_batch(unsigned shard, std::span<const BatchPacket> pkts,
+                     std::span<const Ticket> tickets, std::span<Result> out, ResultVisitor each);
   // Moves the shard's clock to t.now and runs the GC work `t` carries; for a
   // shard that does not get the packet. Must come before the shard's next
   // packet; sweeps of one shard must keep admission order. The packet's own

@@ -373,43 +373,69 @@ class ShardedReplayer {
     }
   }
 
+  // Consecutive packets of the shard go through its batch pipeline (the
+  // look-ahead overlaps their table misses); a sweep for another shard's
+  // packet ends a run, since it must come between the packets around it.
+  // Lines are written from the batch's visitor, right after each packet.
   void track(unsigned s, ShardWork& w) {
-    const Engine& shard = se_.shard(s);
-    for (const Item& it : w.items) {
+    constexpr std::size_t kRun = 32;
+    BatchPacket pkts[kRun];
+    ShardedEngine::Ticket tickets[kRun];
+    Result out[kRun];
+    std::size_t items[kRun];
+    std::size_t n = 0;
+    auto run = [&] {
+      if (n == 0) return;
+      if (opts_.quiet) {
+        se_.process_batch(s, {pkts, n}, {tickets, n}, {out, n});
+      } else {
+        auto each = [&](std::size_t i, const Result&) { show(s, w, w.items[items[i]], out[i]); };
+        se_.process_batch(s, {pkts, n}, {tickets, n}, {out, n}, each);
+      }
+      n = 0;
+    };
+    for (std::size_t k = 0; k < w.items.size(); ++k) {
+      const Item& it = w.items[k];
       if (it.sweep_only) {
+        run();
         se_.sweep(s, it.ticket);
         continue;
       }
-      const std::span<const std::uint8_t> l3(w.bytes.data() + it.off, it.len);
       CtTemplate tmpl;
       tmpl.notrack = it.notrack;
-      if (opts_.quiet) {
-        se_.process(s, l3, it.ticket, tmpl);
-        continue;
-      }
-      // What the display reads: the frame's own packet (for a reassembled
-      // datagram, the fragment that completed it, as in one Engine's replay).
-      const std::span<const std::uint8_t> shown =
-          it.frag == FragStatus::Reassembled
-              ? std::span<const std::uint8_t>(w.bytes.data() + it.frag_off, it.frag_len)
-              : l3;
-      Result r = se_.process(s, l3, it.ticket, tmpl);
-      std::span<const std::uint64_t> frames;
-      if (it.frag == FragStatus::Reassembled) {
-        r.frag = it.frag;
-        r.datagram = it.datagram;
-        r.frag_count = it.frag_count;
-        frames = {w.frames.data() + it.frames_off, it.frames_len};
-      }
-      const io::PacketEvent ev{it.index, it.ts, &r, frames};
-      if (opts_.packet_format == PacketFormat::Json) {
-        io::append_packet_json(w.out, shard, ev);
-      } else {
-        fill_display_tuple(shown, r);
-        io::append_packet_text(w.out, shard, ev, t0_);
-      }
-      w.ends.push_back(static_cast<std::uint32_t>(w.out.size()));
+      pkts[n] = {std::span<const std::uint8_t>(w.bytes.data() + it.off, it.len), it.ticket.now,
+                 tmpl};
+      tickets[n] = it.ticket;
+      items[n] = k;
+      if (++n == kRun) run();
     }
+    run();
+  }
+
+  // The line of packet `it`, tracked on shard `s` with result `r`.
+  void show(unsigned s, ShardWork& w, const Item& it, Result& r) {
+    const Engine& shard = se_.shard(s);
+    // What the display reads: the frame's own packet (for a reassembled
+    // datagram, the fragment that completed it, as in one Engine's replay).
+    const std::span<const std::uint8_t> shown =
+        it.frag == FragStatus::Reassembled
+            ? std::span<const std::uint8_t>(w.bytes.data() + it.frag_off, it.frag_len)
+            : std::span<const std::uint8_t>(w.bytes.data() + it.off, it.len);
+    std::span<const std::uint64_t> frames;
+    if (it.frag == FragStatus::Reassembled) {
+      r.frag = it.frag;
+      r.datagram = it.datagram;
+      r.frag_count = it.frag_count;
+      frames = {w.frames.data() + it.frames_off, it.frames_len};
+    }
+    const io::PacketEvent ev{it.index, it.ts, &r, frames};
+    if (opts_.packet_format == PacketFormat::Json) {
+      io::append_packet_json(w.out, shard, ev);
+    } else {
+      fill_display_tuple(shown, r);
+      io::append_packet_text(w.out, shard, ev, t0_);
+    }
+    w.ends.push_back(static_cast<std::uint32_t>(w.out.size()));
   }
 
   void flush() {

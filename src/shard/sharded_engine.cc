@@ -91,24 +91,45 @@ Result ShardedEngine::process(unsigned shard, std::span<const std::uint8_t> l3, 
   return e.process(l3, t.now, Hook::Network, tmpl);
 }
 
-void ShardedEngine::process_batch(unsigned shard, std::span<const BatchPacket> pkts,
-                                  std::span<const Ticket> tickets, std::span<Result> out) {
-  const std::size_t n = std::min({pkts.size(), tickets.size(), out.size()});
-  EngineCore& core = ShardAccess::core(*shards_[shard]);
-  if (mode_ == Mode::Flow) {
+namespace {
+
+// Both process_batch forms: `after_each(i)` runs right after packet i.
+template <class AfterEach>
+void process_shard_batch(EngineCore& core, ShardedEngine::Mode mode,
+                         std::span<const BatchPacket> pkts,
+                         std::span<const ShardedEngine::Ticket> tickets, std::span<Result> out,
+                         AfterEach after_each) {
+  if (mode == ShardedEngine::Mode::Flow) {
     core.process_batch_with(
-        pkts.first(n), out.first(n), Hook::Network,
+        pkts, out, Hook::Network,
         [&](std::size_t i) {
           core.advance_external(tickets[i].now, tickets[i].gc);
           core.set_next_id(tickets[i].seq + 1);
         },
-        [](std::size_t) {});
+        after_each);
   } else {
     // Shard 0 is a plain Engine with its own clock: the ticket's time is the
     // packet's.
     core.process_batch_with(
-        pkts.first(n), out.first(n), Hook::Network, [](std::size_t) {}, [](std::size_t) {});
+        pkts, out, Hook::Network, [](std::size_t) {}, after_each);
   }
+}
+
+}  // namespace
+
+void ShardedEngine::process_batch(unsigned shard, std::span<const BatchPacket> pkts,
+                                  std::span<const Ticket> tickets, std::span<Result> out) {
+  const std::size_t n = std::min({pkts.size(), tickets.size(), out.size()});
+  process_shard_batch(ShardAccess::core(*shards_[shard]), mode_, pkts.first(n), tickets.first(n),
+                      out.first(n), [](std::size_t) {});
+}
+
+void ShardedEngine::process_batch(unsigned shard, std::span<const BatchPacket> pkts,
+                                  std::span<const Ticket> tickets, std::span<Result> out,
+                                  ResultVisitor each) {
+  const std::size_t n = std::min({pkts.size(), tickets.size(), out.size()});
+  process_shard_batch(ShardAccess::core(*shards_[shard]), mode_, pkts.first(n), tickets.first(n),
+                      out.first(n), [&](std::size_t i) { each(i, out[i]); });
 }
 
 Result ShardedEngine::process(std::span<const std::uint8_t> l3, Timestamp ts) {
