@@ -2,9 +2,12 @@
 // parsing, and the whole engine (trackers, helpers, table) on what comes out.
 // The first input byte picks the link type; the rest is the captured frame.
 // Also: the sharded engine's steering hash read in place must equal the one
-// computed from a full parse.
-// One engine lives across inputs so that sequences of packets reach
-// established/expected states, with time advancing 1 ms per input.
+// computed from a full parse, and a twin engine fed the same packets through
+// process_batch with the look-ahead forced on (parse, tuple and hash made in
+// stage 1 and handed to track()) must give the same Result for every packet.
+// The engines live across inputs so that sequences of packets reach
+// established/expected states, with time advancing 1 ms per input; they share
+// a hash seed, so that early drop and the GC pick the same entries.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -21,9 +24,34 @@ constexpr int kLinkTypes[] = {
     ctrack::kLinkPpp,      ctrack::kLinkLinuxSll, ctrack::kLinkLinuxSll2, ctrack::kLinkIPv4,
 };
 
+ctrack::Config config(ctrack::Config::BatchLookAhead la) {
+  ctrack::Config c = ctrack::Config::for_profile(ctrack::Profile::Linux);
+  c.hash_seed = 0x5eed;
+  c.batch_look_ahead = la;
+  return c;
+}
+
 ctrack::Engine& engine() {
-  static ctrack::Engine e;
+  static ctrack::Engine e(config(ctrack::Config::BatchLookAhead::Auto));
   return e;
+}
+
+ctrack::Engine& batch_twin() {
+  static ctrack::Engine e(config(ctrack::Config::BatchLookAhead::Always));
+  return e;
+}
+
+bool same(const ctrack::Result& a, const ctrack::Result& b) {
+  if (a.state != b.state || a.direction != b.direction || a.reason != b.reason ||
+      a.dropped != b.dropped || a.destroyed != b.destroyed || a.helper_drop != b.helper_drop ||
+      a.has_tuple != b.has_tuple || a.tcp_flags != b.tcp_flags || a.tcp_before != b.tcp_before ||
+      a.frag != b.frag || a.datagram != b.datagram || a.frag_count != b.frag_count ||
+      (a.conn == nullptr) != (b.conn == nullptr)) {
+    return false;
+  }
+  if (a.has_tuple && !(a.tuple == b.tuple)) return false;
+  return a.conn == nullptr || (a.conn->id == b.conn->id && a.conn->status == b.conn->status &&
+                               a.conn->expires == b.conn->expires);
 }
 
 }  // namespace
@@ -51,6 +79,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     __builtin_trap();
   }
   const auto hook = (sel & 0x80) ? ctrack::Hook::Local : ctrack::Hook::Network;
-  (void)engine().process(l3, now, hook);
+  ctrack::CtTemplate tmpl;
+  tmpl.zone = (sel & 0x40) ? 3 : 0;
+  const ctrack::Result single = engine().process(l3, now, hook, tmpl);
+  const ctrack::BatchPacket bp{l3, now, tmpl};
+  ctrack::Result batched;
+  batch_twin().process_batch({&bp, 1}, {&batched, 1}, hook);
+  if (!same(single, batched)) __builtin_trap();
   return 0;
 }
