@@ -7,6 +7,7 @@
 // An Engine is single-threaded; use one per thread (or the sharded engine).
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -113,19 +114,28 @@ struct BatchPacket {
   CtTemplate tmpl{};
 };
 
+class ResultVisitor;
+
+// What a ResultVisitor can refer to: anything callable as f(i, result).
+template <class F>
+concept VisitsResults = !std::is_same_v<std::remove_cvref_t<F>, ResultVisitor> &&
+                        std::invocable<F&, std::size_t, const Result&>;
+
 // A non-owning reference to a callable `void(std::size_t i, const Result& r)`
 // (for Engine::process_batch). It refers to the callable, which must outlive
 // the call it is passed to.
 class ResultVisitor {
  public:
-  template <class F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, ResultVisitor>) ResultVisitor(F& f)
-  noexcept  // NOLINT(google-explicit-constructor): a reference, like a span
-      : obj_(&f),
-        fn_([](void* o, std::size_t i, const Result& r) { (*static_cast<F*>(o))(i, r); }) {}
+  // Implicit, like a span's: callers pass the callable itself.
+  template <VisitsResults F>
+  ResultVisitor(F& f) noexcept : obj_(&f), fn_(&call<F>) {}
   void operator()(std::size_t i, const Result& r) const { fn_(obj_, i, r); }
 
  private:
+  template <class F>
+  static void call(void* f, std::size_t i, const Result& r) {
+    (*static_cast<F*>(f))(i, r);
+  }
   void* obj_;
   void (*fn_)(void*, std::size_t, const Result&);
 };
