@@ -164,11 +164,18 @@ void expect_same_table(const Engine& a, const Engine& b) {
   EXPECT_EQ(sa.expired, sb.expired);
 }
 
+// Packets [base, base + n) of `trace` as a batch.
+std::vector<BatchPacket> batch_of(const std::vector<Pkt>& trace, std::size_t base, std::size_t n) {
+  std::vector<BatchPacket> bp;
+  for (std::size_t i = base; i < base + n; ++i)
+    bp.push_back({trace[i].l3, trace[i].now, trace[i].tmpl});
+  return bp;
+}
+
 // Runs `trace` through process() and through process_batch() in chunks of
 // `batch`, and compares everything observable.
 void compare(const Config& cfg, const std::vector<Pkt>& trace, std::size_t batch) {
   Engine single(cfg), batched(cfg);
-  std::vector<BatchPacket> bp;
   std::vector<Result> out;
   for (std::size_t base = 0; base < trace.size(); base += batch) {
     const std::size_t n = std::min(batch, trace.size() - base);
@@ -178,11 +185,7 @@ void compare(const Config& cfg, const std::vector<Pkt>& trace, std::size_t batch
       ref[i].r = single.process(p.l3, p.now, Hook::Network, p.tmpl);
       if (ref[i].r.conn != nullptr) ref[i].conn_id = ref[i].r.conn->id;
     }
-    bp.clear();
-    for (std::size_t i = 0; i < n; ++i) {
-      const Pkt& p = trace[base + i];
-      bp.push_back({p.l3, p.now, p.tmpl});
-    }
+    const std::vector<BatchPacket> bp = batch_of(trace, base, n);
     out.assign(n, Result{});
     batched.process_batch(bp, out);
     for (std::size_t i = 0; i < n; ++i) {
@@ -219,7 +222,6 @@ EntryView view(const Result& r) {
 // right after the packet, when its entry is exactly as after process().
 void compare_visited(const Config& cfg, const std::vector<Pkt>& trace, std::size_t batch) {
   Engine single(cfg), batched(cfg);
-  std::vector<BatchPacket> bp;
   std::vector<Result> out;
   for (std::size_t base = 0; base < trace.size(); base += batch) {
     const std::size_t n = std::min(batch, trace.size() - base);
@@ -228,9 +230,7 @@ void compare_visited(const Config& cfg, const std::vector<Pkt>& trace, std::size
       const Pkt& p = trace[base + i];
       ref[i] = view(single.process(p.l3, p.now, Hook::Network, p.tmpl));
     }
-    bp.clear();
-    for (std::size_t i = 0; i < n; ++i)
-      bp.push_back({trace[base + i].l3, trace[base + i].now, trace[base + i].tmpl});
+    const std::vector<BatchPacket> bp = batch_of(trace, base, n);
     out.assign(n, Result{});
     std::size_t next = 0;
     auto each = [&](std::size_t i, const Result& r) {
