@@ -170,7 +170,9 @@ class Engine {
   // before packet i + 1 is: there the Result's entry is exactly as process()
   // would have left it. For callers that show per-packet state (a later
   // packet of the same batch may change or remove the entry), while the
-  // look-ahead still overlaps the batch's cache misses.
+  // look-ahead still overlaps the batch's cache misses. The visitor may read
+  // the engine (find, entries, timeout_left, stats...) but must not track,
+  // expire or reconfigure anything: the rest of the batch is still to come.
   void process_batch(std::span<const BatchPacket> pkts, std::span<Result> out, Hook hook,
                      ResultVisitor each);
 
