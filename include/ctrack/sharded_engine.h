@@ -168,9 +168,6 @@ class ShardedEngine {
   // packet; sweeps of one shard must keep admission order. The packet's own
   // shard sweeps inside process().
   void sweep(unsigned shard, const Ticket& t);
-  // Moves the shard's clock to t.now (and sweeps) without tracking anything,
-  // e.g. to look an entry up as it stands just before the packet.
-  void prepare(unsigned shard, const Ticket& t) { sweep(shard, t); }
   Engine& shard(unsigned i) { return *shards_[i]; }
   const Engine& shard(unsigned i) const { return *shards_[i]; }
 

@@ -123,9 +123,19 @@ struct PcapSource::Impl {
     if (pcap) pcap_close(pcap);
   }
 
+  // A record as the source hands it on (timestamp in ns, captured length
+  // already cut to the snapshot length).
+  struct Record {
+    Timestamp ts = 0;
+    std::uint32_t caplen = 0;
+    std::uint32_t len = 0;
+    const std::uint8_t* data = nullptr;
+  };
+
   // The next record of the mapping: 1 packet, 0 end of file, -1 damaged
-  // (`damage` says why).
-  int next_mapped(pcap_pkthdr& hdr, const std::uint8_t*& data) {
+  // (`damage` says why). Decoded straight into a Record, without libpcap's
+  // pcap_pkthdr in between: this runs once per packet of the quiet replay.
+  int next_mapped(Record& r) {
     const PcapMapping& m = *mapped;
     if (pos == m.size) return 0;
     if (m.size - pos < kRecordHeader) {
@@ -149,7 +159,7 @@ struct PcapSource::Impl {
       return -1;
     }
     // Bytes beyond the file's snapshot length are skipped, as libpcap does.
-    hdr.caplen = caplen > m.snapshot ? m.snapshot : caplen;
+    r.caplen = caplen > m.snapshot ? m.snapshot : caplen;
     // Out-of-range fields (a damaged or hostile file) come out exactly as
     // libpcap gives them: it reads both fields as signed 32-bit values in a
     // file of the machine's byte order, but as unsigned ones after
@@ -157,10 +167,9 @@ struct PcapSource::Impl {
     // source's timestamps are always nanoseconds.
     const std::int64_t s64 = m.swapped ? std::int64_t{sec} : std::int64_t{static_cast<std::int32_t>(sec)};
     const std::int64_t f64 = m.swapped ? std::int64_t{frac} : std::int64_t{static_cast<std::int32_t>(frac)};
-    hdr.ts.tv_sec = static_cast<time_t>(s64);
-    hdr.ts.tv_usec = static_cast<suseconds_t>(m.nano ? f64 : f64 * 1000);
-    hdr.len = len;
-    data = h + kRecordHeader;
+    r.ts = s64 * kNsPerSec + (m.nano ? f64 : f64 * 1000);
+    r.len = len;
+    r.data = h + kRecordHeader;
     pos += kRecordHeader + caplen;
     return 1;
   }
@@ -211,38 +220,10 @@ bool PcapSource::set_filter(const std::string& expression, std::string* error) {
 PcapSource::Next PcapSource::next(CapturedFrame& frame) {
   Impl& im = *impl_;
   if (im.failed) return Next::Error;
-  if (im.mapped && !im.has_filter) {
-    // The quiet replay's hot path: a whole, native-order record that needs
-    // no cutting goes straight into `frame` (what the general path below
-    // computes through a pcap_pkthdr, in half the instructions). Anything
-    // else, the end of the file and damage included, takes that path.
-    const PcapMapping& m = *im.mapped;
-    if (!m.swapped && m.size - im.pos >= kRecordHeader) {
-      const std::uint8_t* h = m.base + im.pos;
-      std::int32_t sec, frac;
-      std::uint32_t caplen, len;
-      std::memcpy(&sec, h, 4);
-      std::memcpy(&frac, h + 4, 4);
-      std::memcpy(&caplen, h + 8, 4);
-      std::memcpy(&len, h + 12, 4);
-      if (caplen <= m.snapshot && caplen <= m.size - im.pos - kRecordHeader) {
-        ++im.count;
-        im.bytes += kRecordHeader + caplen;
-        im.pos += kRecordHeader + caplen;
-        frame.index = im.count;
-        frame.ts = Timestamp{sec} * kNsPerSec + (m.nano ? Timestamp{frac} : Timestamp{frac} * 1000);
-        frame.data = std::span<const std::uint8_t>(h + kRecordHeader, caplen);
-        frame.orig_len = len;
-        return Next::Packet;
-      }
-    }
-  }
   for (;;) {
-    pcap_pkthdr mapped_hdr;
-    pcap_pkthdr* hdr = &mapped_hdr;
-    const u_char* data = nullptr;
+    Impl::Record r;
     if (im.mapped) {
-      const int rc = im.next_mapped(mapped_hdr, data);
+      const int rc = im.next_mapped(r);
       if (rc == 0) return Next::End;
       if (rc < 0) {
         im.failed = true;
@@ -251,6 +232,8 @@ PcapSource::Next PcapSource::next(CapturedFrame& frame) {
         return Next::Error;
       }
     } else {
+      pcap_pkthdr* hdr;
+      const u_char* data;
       const int rc = pcap_next_ex(im.pcap, &hdr, &data);
       if (rc == PCAP_ERROR_BREAK) return Next::End;
       if (rc < 0) {
@@ -260,14 +243,25 @@ PcapSource::Next PcapSource::next(CapturedFrame& frame) {
         return Next::Error;
       }
       if (rc == 0) continue;  // live-capture timeout; not produced by offline files
+      r.ts = static_cast<Timestamp>(hdr->ts.tv_sec) * kNsPerSec +
+             static_cast<Timestamp>(hdr->ts.tv_usec);
+      r.caplen = hdr->caplen;
+      r.len = hdr->len;
+      r.data = data;
     }
     ++im.count;
-    im.bytes += 16u + hdr->caplen;
-    if (im.has_filter && pcap_offline_filter(&im.prog, hdr, data) == 0) continue;
+    im.bytes += 16u + r.caplen;
+    if (im.has_filter) {
+      // The filter reads the lengths only.
+      pcap_pkthdr h{};
+      h.caplen = r.caplen;
+      h.len = r.len;
+      if (pcap_offline_filter(&im.prog, &h, r.data) == 0) continue;
+    }
     frame.index = im.count;
-    frame.ts = static_cast<Timestamp>(hdr->ts.tv_sec) * kNsPerSec + static_cast<Timestamp>(hdr->ts.tv_usec);
-    frame.data = std::span<const std::uint8_t>(data, hdr->caplen);
-    frame.orig_len = hdr->len;
+    frame.ts = r.ts;
+    frame.data = std::span<const std::uint8_t>(r.data, r.caplen);
+    frame.orig_len = r.len;
     return Next::Packet;
   }
 }
