@@ -5,9 +5,13 @@
 #   ./scripts/fuzz.sh [SECONDS]     (default 60)
 # Seeds: every frame of samples/*.pcap and, when present, ../shared/corpus/*.pcap.
 # New crashing inputs are left in build-fuzz/ as crash-*; the run fails on any.
+# FUZZ_SEED fixes libFuzzer's random seed (CI derives it from the commit, so
+# that running CI again on a commit explores the same inputs first); unset or
+# 0, libFuzzer picks one, and prints it as "Seed:".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
+seed=${FUZZ_SEED:-0}
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCTRACK_FUZZ=ON -DCTRACK_BUILD_BENCH=OFF >/dev/null
@@ -46,7 +50,7 @@ for path in sys.argv[2:]:
 PY
 echo "fuzz: $(ls "$seeds" | wc -l) seeds, ${secs}s"
 cd "$build"
-./tests/fuzz/parse_fuzz -max_total_time="$secs" -max_len=4096 -print_final_stats=1 corpus seeds
+./tests/fuzz/parse_fuzz -seed="$seed" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 corpus seeds
 
 # The capture reader: seeds are the first 2 KiB of each sample capture.
 cd ..
@@ -58,4 +62,4 @@ done
 psecs=$(( secs / 3 > 10 ? secs / 3 : 10 ))
 echo "pcap fuzz: $(ls "$pseeds" | wc -l) seeds, ${psecs}s"
 cd "$build"
-./tests/fuzz/pcap_fuzz -max_total_time="$psecs" -max_len=4096 -print_final_stats=1 pcap-corpus pcap-seeds
+./tests/fuzz/pcap_fuzz -seed="$seed" -max_total_time="$psecs" -max_len=4096 -print_final_stats=1 pcap-corpus pcap-seeds

@@ -2,12 +2,11 @@
 // header, maps the link type, and reads pcapng and the rarer pcap variants
 // (modified/Kuznetzov records, version 2.3 quirks). For the commonest case,
 // a classic pcap file (version 2.4, microsecond or nanosecond magic, either
-// byte order), the records are then read straight from a read-only mapping
-// of the file instead of through pcap_next_ex(): libpcap copies every record
-// into its buffer through stdio, which cost about 160 ns per packet in the
-// `replay -q` profile, a third of the whole process; walking 16-byte record
-// headers in the mapping costs a few nanoseconds, and the frames stay valid
-// for the source's lifetime, so the quiet replay need not copy them either.
+// byte order) of a link type the engine decodes, the records are then read straight from a
+// read-only mapping of the file instead of through pcap_next_ex(): libpcap copies every record into
+// its buffer through stdio, which cost about 160 ns per packet in the `replay -q` profile, a third
+// of the whole process; walking 16-byte record headers in the mapping costs a few nanoseconds, and
+// the frames stay valid for the source's lifetime, so the quiet replay need not copy them either.
 // The record checks are libpcap's: a header or body cut short by the end of
 // the file, or a capture length beyond the snapshot limit, is damage at
 // that packet number.
@@ -42,6 +41,35 @@ std::uint32_t load32(const std::uint8_t* p, bool swapped) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);
   return swapped ? __builtin_bswap32(v) : v;
+}
+
+// Whether libpcap hands on this link type's frames exactly as stored. For
+// some link types it does not: it byte-swaps pseudo-headers that the
+// capturing host wrote in its own byte order (Linux USB, NFLOG, PFLOG, and
+// CAN frames inside Linux cooked headers) when the file comes from a host
+// of the other byte order, and recomputes the length of some memory-mapped
+// USB records whatever the order. Files of those link types stay with
+// libpcap. The list is the link types the engine decodes, since the
+// mapping exists only to make their replay fast; it is a list of what is
+// known to pass through untouched rather than of what libpcap rewrites, so
+// that a future libpcap rewriting one more link type cannot make the two
+// readers disagree.
+bool frames_as_stored(std::uint32_t linktype, bool swapped) {
+  switch (linktype) {
+    case 0:    // NULL (BSD loopback)
+    case 1:    // Ethernet
+    case 9:    // PPP
+    case 101:  // RAW
+    case 108:  // LOOP
+    case 228:  // IPV4
+    case 229:  // IPV6
+      return true;
+    case 113:  // LINUX_SLL
+    case 276:  // LINUX_SLL2
+      return !swapped;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -92,7 +120,11 @@ class PcapMapping {
     const std::uint32_t snaplen = load32(base + 16, swapped);
     // As libpcap: a header snaplen of 0 or beyond the limit means the limit.
     snapshot = snaplen == 0 || snaplen > kMaxSnaplen ? kMaxSnaplen : snaplen;
-    if ((magic != kMagicMicro && magic != kMagicNano) || major != 2 || minor != 4) {
+    // The low 16 bits are the link type; the rest says whether frames end
+    // in a frame check sequence, which libpcap only reports.
+    const std::uint32_t linktype = load32(base + 20, swapped) & 0xffff;
+    if ((magic != kMagicMicro && magic != kMagicNano) || major != 2 || minor != 4 ||
+        !frames_as_stored(linktype, swapped)) {
       ::munmap(m, size);
       base = nullptr;
       return false;

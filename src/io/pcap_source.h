@@ -1,6 +1,8 @@
-// Reads pcap and pcapng captures (opened by libpcap; classic pcap records are
-// read from a mapping of the file), optionally filtered by a BPF expression. Packet numbers are 1-based positions in the file (counting
-// filtered-out packets too), so they match Wireshark's frame numbers.
+// Reads pcap and pcapng captures (opened by libpcap; the records of classic
+// pcap files of the link types the engine decodes are read from a mapping of
+// the file), optionally filtered by a BPF expression. Packet numbers are
+// 1-based positions in the file (counting filtered-out packets too), so they
+// match Wireshark's frame numbers.
 #pragma once
 
 #include <cstdint>
