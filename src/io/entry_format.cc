@@ -64,23 +64,25 @@ void append_tuple(std::string& out, const Tuple& t, V6Style style) {
 }
 
 void append_json_tuple(std::string& out, const Tuple& t) {
-  auto it = std::back_inserter(out);
-  out += '{';
-  append_json_key(out, "src");
-  out += '"';
+  append_raw(out, "{\"src\": \"");
   append_addr(out, t.src, t.is_v6());  // addresses need no escaping
-  out += "\", ";
-  append_json_key(out, "dst");
-  out += '"';
+  append_raw(out, "\", \"dst\": \"");
   append_addr(out, t.dst, t.is_v6());
   out += '"';
   switch (l4_kind(t.proto)) {
     case L4Kind::Ports:
-      fmt::format_to(it, FMT_COMPILE(", \"sport\": {}, \"dport\": {}"), t.src_id, t.dst_id);
+      append_raw(out, ", \"sport\": ");
+      append_json_uint(out, t.src_id);
+      append_raw(out, ", \"dport\": ");
+      append_json_uint(out, t.dst_id);
       break;
     case L4Kind::Icmp:
-      fmt::format_to(it, FMT_COMPILE(", \"type\": {}, \"code\": {}, \"id\": {}"), t.icmp_type(),
-                     t.icmp_code(), t.src_id);
+      append_raw(out, ", \"type\": ");
+      append_json_uint(out, t.icmp_type());
+      append_raw(out, ", \"code\": ");
+      append_json_uint(out, t.icmp_code());
+      append_raw(out, ", \"id\": ");
+      append_json_uint(out, t.src_id);
       break;
     case L4Kind::None:
       break;
@@ -186,17 +188,14 @@ void append_entry(std::string& out, TableFormat format, const EntryInfo& e) {
 void append_entry_links_json(std::string& out, const EntryInfo& e) {
   const Conn& c = *e.conn;
   if (const char* h = helper_name(c.helper); h != nullptr) {
-    out += ", ";
-    append_json_key(out, "helper");
+    append_raw(out, ", \"helper\": ");
     append_json_string(out, h);
   }
   if (c.master != kNoConn) {
-    out += ", ";
-    append_json_key(out, "master");
-    fmt::format_to(std::back_inserter(out), FMT_COMPILE("{{\"id\": {}"), c.master);
+    append_raw(out, ", \"master\": {\"id\": ");
+    append_json_uint(out, c.master);
     if (e.master != nullptr) {
-      out += ", ";
-      append_json_key(out, "orig");
+      append_raw(out, ", \"orig\": ");
       append_json_tuple(out, e.master->orig);
     }
     out += '}';
@@ -205,25 +204,28 @@ void append_entry_links_json(std::string& out, const EntryInfo& e) {
 
 void append_entry_json(std::string& out, const EntryInfo& e, bool links) {
   const Conn& c = *e.conn;
-  auto it = std::back_inserter(out);
-  out += '{';
-  append_json_key(out, "proto");
+  append_raw(out, "{\"proto\": ");
   append_json_string(out, l4proto_name(c.proto()));
-  fmt::format_to(it, FMT_COMPILE(", \"protonum\": {}, "), c.proto());
-  append_json_key(out, "state");
+  append_raw(out, ", \"protonum\": ");
+  append_json_uint(out, c.proto());
+  append_raw(out, ", \"state\": ");
   if (e.state != nullptr) {
     append_json_string(out, e.state);
   } else {
-    out += "null";
+    append_raw(out, "null");
   }
-  fmt::format_to(it, FMT_COMPILE(", \"timeout\": {}, "), e.timeout);
-  append_json_key(out, "orig");
+  append_raw(out, ", \"timeout\": ");
+  append_json_int(out, e.timeout);
+  append_raw(out, ", \"orig\": ");
   append_json_tuple(out, c.orig);
-  out += ", ";
-  append_json_key(out, "reply");
+  append_raw(out, ", \"reply\": ");
   append_json_tuple(out, c.reply());
-  fmt::format_to(it, FMT_COMPILE(", \"unreplied\": {}, \"assured\": {}, \"zone\": {}"),
-                 !c.has(kStatusSeenReply), c.has(kStatusAssured), c.orig.zone);
+  append_raw(out, ", \"unreplied\": ");
+  append_json_bool(out, !c.has(kStatusSeenReply));
+  append_raw(out, ", \"assured\": ");
+  append_json_bool(out, c.has(kStatusAssured));
+  append_raw(out, ", \"zone\": ");
+  append_json_uint(out, c.orig.zone);
   if (links) append_entry_links_json(out, e);
   out += '}';
 }

@@ -1,10 +1,8 @@
 #include "io/json_writer.h"
 
-#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <cstring>
-#include <iterator>
 
 namespace ctrack::io {
 namespace {
@@ -82,19 +80,34 @@ void append_json_string(std::string& out, std::string_view s) { append_quoted(ou
 
 void append_json_key(std::string& out, std::string_view key) { append_quoted(out, key, ": "); }
 
+void append_json_uint(std::string& out, std::uint64_t v) {
+  const fmt::format_int digits(v);
+  out.append(digits.data(), digits.size());
+}
+
+void append_json_int(std::string& out, std::int64_t v) {
+  const fmt::format_int digits(v);
+  out.append(digits.data(), digits.size());
+}
+
 void append_json_seconds(std::string& out, std::int64_t ns) {
   const bool negative = ns < 0;
   const std::uint64_t mag =
       negative ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
   const std::uint64_t secs = mag / 1'000'000'000u;
   const std::uint64_t frac = mag % 1'000'000'000u;
-  auto it = std::back_inserter(out);
   if (negative) out.push_back('-');
-  if (frac % 1000 == 0) {
-    fmt::format_to(it, FMT_COMPILE("{}.{:06}"), secs, frac / 1000);
-  } else {
-    fmt::format_to(it, FMT_COMPILE("{}.{:09}"), secs, frac);
+  append_json_uint(out, secs);
+  // The fraction by hand, digit by digit (fixed width, leading zeros).
+  const int width = frac % 1000 == 0 ? 6 : 9;
+  std::uint64_t v = width == 6 ? frac / 1000 : frac;
+  char text[10];
+  text[0] = '.';
+  for (int i = width; i >= 1; --i) {
+    text[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
   }
+  out.append(text, static_cast<std::size_t>(width) + 1);
 }
 
 }  // namespace ctrack::io

@@ -3,7 +3,9 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <cstring>
 #include <iterator>
+#include <string_view>
 
 #include "io/addr_text.h"
 #include "io/entry_format.h"
@@ -17,61 +19,123 @@ constexpr std::size_t kFlagsWidth = 6;
 constexpr std::size_t kStateWidth = 11;  // "ESTABLISHED"
 constexpr std::size_t kDirWidth = 8;     // "original"
 
-void pad_to(std::string& out, std::size_t start, std::size_t width) {
-  const std::size_t used = out.size() - start;
-  out.append(used < width ? width - used : 1, ' ');
-}
-
 bool has_ports(std::uint8_t proto) {
   return proto == kProtoTCP || proto == kProtoUDP || proto == kProtoUDPLite || proto == 33 ||
          proto == 132;
 }
 
-void append_endpoint(std::string& out, const Addr& a, bool v6, std::uint16_t port, bool ports) {
-  if (ports && v6) out += '[';
-  append_addr(out, a, v6);
+// "[SA]": at most 10 characters.
+char* write_tcp_flags(char* p, std::uint8_t flags) {
+  static constexpr char kLetters[] = "FSRPAUEC";
+  *p++ = '[';
+  for (int bit = 0; bit < 8; ++bit) {
+    if (flags & (1u << bit)) *p++ = kLetters[bit];
+  }
+  *p++ = ']';
+  return p;
+}
+
+// The fixed columns of a text line (number, time, protocol, tuple, flags,
+// state, direction), written into a local buffer with a cursor and appended
+// to the output once. Why by hand: they were some twenty std::string
+// appends per packet (each a call, a capacity check and a memmove), with a
+// strlen for every C string and a fill call for every padding, together
+// about a third of the text replay's time. Their length is bounded (at most
+// ~230 characters: two bracketed IPv6 endpoints with ports, or an ICMP
+// tuple, and the padded columns), so the buffer needs no checks.
+class LineHead {
+ public:
+  void put(char c) { *p_++ = c; }
+  void put(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  template <class Uint>
+  void put_uint(Uint v) {
+    const fmt::format_int digits(v);
+    put(std::string_view(digits.data(), digits.size()));
+  }
+  void put_addr(const Addr& a, bool v6) { p_ = write_addr(p_, a, v6); }
+  void put_tcp_flags(std::uint8_t flags) { p_ = write_tcp_flags(p_, flags); }
+  // Pads the column that started at `start` to `width` (at most kMaxPad),
+  // with one blank at least. Always stores kMaxPad blanks, a fixed-size
+  // copy the compiler inlines, rather than calling memset for a few bytes.
+  void pad(std::size_t start, std::size_t width) {
+    static constexpr char kBlanks[kMaxPad + 1] = "                                                ";
+    static_assert(sizeof kBlanks == kMaxPad + 1 && kBlanks[kMaxPad - 1] == ' ');
+    const std::size_t used = size() - start;
+    std::memcpy(p_, kBlanks, kMaxPad);
+    p_ += used < width ? width - used : 1;
+  }
+  // `v` right-aligned in `width` columns.
+  void put_uint_right(std::uint64_t v, std::size_t width) {
+    const fmt::format_int digits(v);
+    if (digits.size() < width) {
+      std::memset(p_, ' ', width - digits.size());
+      p_ += width - digits.size();
+    }
+    put(std::string_view(digits.data(), digits.size()));
+  }
+  // `v` (< 10^6) as six digits with leading zeros.
+  void put_micros(std::uint32_t v) {
+    for (int i = 5; i >= 0; --i) {
+      p_[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    p_ += 6;
+  }
+  std::size_t size() const { return static_cast<std::size_t>(p_ - buf_); }
+  void append_to(std::string& out) const { out.append(buf_, size()); }
+
+  static constexpr std::size_t kMaxPad = 48;
+
+ private:
+  char buf_[320 + kMaxPad];
+  char* p_ = buf_;
+};
+
+void put_endpoint(LineHead& line, const Addr& a, bool v6, std::uint16_t port, bool ports) {
+  if (ports && v6) line.put('[');
+  line.put_addr(a, v6);
   if (ports) {
-    if (v6) out += ']';
-    out += ':';
-    const fmt::format_int digits(port);
-    out.append(digits.data(), digits.size());
+    if (v6) line.put(']');
+    line.put(':');
+    line.put_uint(port);
   }
 }
 
-void append_packet_tuple(std::string& out, const Tuple& t) {
+void put_packet_tuple(LineHead& line, const Tuple& t) {
   const bool ports = has_ports(t.proto);
-  append_endpoint(out, t.src, t.is_v6(), t.src_id, ports);
-  out += " -> ";
-  append_endpoint(out, t.dst, t.is_v6(), t.dst_id, ports);
+  put_endpoint(line, t.src, t.is_v6(), t.src_id, ports);
+  line.put(" -> ");
+  put_endpoint(line, t.dst, t.is_v6(), t.dst_id, ports);
   if (t.proto == kProtoICMP || t.proto == kProtoICMPv6) {
-    fmt::format_to(std::back_inserter(out), FMT_COMPILE(" type={} code={} id={}"), t.icmp_type(),
-                   t.icmp_code(), t.src_id);
+    line.put(" type=");
+    line.put_uint(t.icmp_type());
+    line.put(" code=");
+    line.put_uint(t.icmp_code());
+    line.put(" id=");
+    line.put_uint(t.src_id);
   }
 }
 
-const char* proto_label(std::uint8_t proto) {
+std::string_view proto_label(std::uint8_t proto) {
   switch (proto) {
     case kProtoTCP: return "tcp";
     case kProtoUDP: return "udp";
     case kProtoICMP: return "icmp";
     case kProtoICMPv6: return "icmpv6";
     case kProtoUDPLite: return "udplite";
-    default: return nullptr;
+    default:
+      return {};
   }
 }
 
 }  // namespace
 
 void append_tcp_flags(std::string& out, std::uint8_t flags) {
-  static constexpr char kLetters[] = "FSRPAUEC";
   char buf[10];
-  std::size_t n = 0;
-  buf[n++] = '[';
-  for (int bit = 0; bit < 8; ++bit) {
-    if (flags & (1u << bit)) buf[n++] = kLetters[bit];
-  }
-  buf[n++] = ']';
-  out.append(buf, n);
+  out.append(buf, static_cast<std::size_t>(write_tcp_flags(buf, flags) - buf));
 }
 
 static void append_fragment_frames(std::string& out, const PacketEvent& ev) {
@@ -91,45 +155,47 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
   auto it = std::back_inserter(out);
   const Timestamp rel = ev.ts - t0;
   const Timestamp rel_abs = rel < 0 ? -rel : rel;
-  // A compiled format into a local buffer, appended once: this runs for
-  // every packet, and parsing the format at run time, then padding through
-  // the string's back inserter, was a fifth of the text output's cost.
-  char head[64];  // at most 20 + 1 + 1 + 19 + 1 + 6 + 1 characters
-  const char* end = fmt::format_to(head, FMT_COMPILE("{:>5} {}{}.{:06} "), ev.index,
-                                   rel < 0 ? "-" : "", rel_abs / kNsPerSec,
-                                   (rel_abs % kNsPerSec) / 1000);
-  out.append(head, static_cast<std::size_t>(end - head));
+  LineHead line;
+  line.put_uint_right(ev.index, 5);
+  line.put(' ');
+  if (rel < 0) line.put('-');
+  line.put_uint(static_cast<std::uint64_t>(rel_abs / kNsPerSec));
+  line.put('.');
+  line.put_micros(static_cast<std::uint32_t>((rel_abs % kNsPerSec) / 1000));
+  line.put(' ');
 
   // Protocol column, then the tuple column padded for alignment.
-  std::size_t start = out.size();
+  std::size_t start = line.size();
   if (r.has_tuple) {
-    if (const char* label = proto_label(r.tuple.proto)) {
-      out += label;
+    if (const std::string_view label = proto_label(r.tuple.proto); !label.empty()) {
+      line.put(label);
     } else {
-      fmt::format_to(it, FMT_COMPILE("proto{}"), r.tuple.proto);
+      line.put("proto");
+      line.put_uint(r.tuple.proto);
     }
   } else {
-    out += '-';
+    line.put('-');
   }
-  pad_to(out, start, 8);
-  start = out.size();
+  line.pad(start, 8);
+  start = line.size();
   if (r.has_tuple) {
-    append_packet_tuple(out, r.tuple);
+    put_packet_tuple(line, r.tuple);
   } else {
-    out += "(no tuple)";
+    line.put("(no tuple)");
   }
-  pad_to(out, start, kTupleWidth);
+  line.pad(start, kTupleWidth);
 
-  start = out.size();
-  if (r.has_tuple && r.tuple.proto == kProtoTCP) append_tcp_flags(out, r.tcp_flags);
-  pad_to(out, start, kFlagsWidth);
+  start = line.size();
+  if (r.has_tuple && r.tuple.proto == kProtoTCP) line.put_tcp_flags(r.tcp_flags);
+  line.pad(start, kFlagsWidth);
 
-  start = out.size();
+  start = line.size();
   if (stolen_fragment(r)) {
-    out += r.frag == FragStatus::Held ? "HELD" : "DROPPED";
-    pad_to(out, start, kStateWidth + 1);
-    out += '-';
-    pad_to(out, start + kStateWidth + 1, kDirWidth + 1);
+    line.put(r.frag == FragStatus::Held ? "HELD" : "DROPPED");
+    line.pad(start, kStateWidth + 1);
+    line.put('-');
+    line.pad(start + kStateWidth + 1, kDirWidth + 1);
+    line.append_to(out);
     if (r.frag == FragStatus::Held) {
       fmt::format_to(it, FMT_COMPILE("fragment of datagram #{}"), r.datagram);
     } else if (r.datagram != 0) {
@@ -141,13 +207,14 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
     out += '\n';
     return;
   }
-  out += to_string(r.state);
-  pad_to(out, start, kStateWidth + 1);
+  line.put(to_string(r.state));
+  line.pad(start, kStateWidth + 1);
 
   const bool has_dir = r.state != CtState::Invalid && r.state != CtState::Untracked;
-  start = out.size();
-  out += has_dir ? to_string(r.direction) : "-";
-  pad_to(out, start, kDirWidth + 1);
+  start = line.size();
+  line.put(has_dir ? to_string(r.direction) : "-");
+  line.pad(start, kDirWidth + 1);
+  line.append_to(out);
 
   // Not for an ICMP error RELATED to a TCP entry; a RELATED TCP child is TCP.
   const bool icmp_about_tcp = r.state == CtState::Related && r.has_tuple && r.tuple.proto != kProtoTCP;
@@ -187,33 +254,29 @@ void append_packet_text(std::string& out, const Engine& engine, const PacketEven
 
 void append_packet_json(std::string& out, const Engine& engine, const PacketEvent& ev) {
   const Result& r = *ev.result;
-  out += '{';
-  fmt::format_to(std::back_inserter(out), FMT_COMPILE("\"index\": {}, "), ev.index);
-  append_json_key(out, "ts");
+  append_raw(out, "{\"index\": ");
+  append_json_uint(out, ev.index);
+  append_raw(out, ", \"ts\": ");
   append_json_seconds(out, ev.ts);
-  out += ", ";
-  append_json_key(out, "ct_state");
+  append_raw(out, ", \"ct_state\": ");
   if (stolen_fragment(r)) {
-    out += "null";
+    append_raw(out, "null");
   } else {
     append_json_string(out, to_lower(r.state));
   }
-  out += ", ";
-  append_json_key(out, "ct_direction");
+  append_raw(out, ", \"ct_direction\": ");
   if (r.state == CtState::Invalid || r.state == CtState::Untracked) {
-    out += "null";
+    append_raw(out, "null");
   } else {
     append_json_string(out, to_string(r.direction));
   }
-  out += ", ";
-  append_json_key(out, "reason");
+  append_raw(out, ", \"reason\": ");
   if (r.reason != InvalidReason::None && r.frag != FragStatus::Held) {
     append_json_string(out, reason_text(r.reason));
   } else {
-    out += "null";
+    append_raw(out, "null");
   }
-  out += ", ";
-  append_json_key(out, "entry");
+  append_raw(out, ", \"entry\": ");
   if (r.conn != nullptr) {
     const EntryInfo info = entry_info(engine, *r.conn);
     append_entry_json(out, info, /*links=*/false);

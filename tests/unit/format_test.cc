@@ -274,6 +274,45 @@ TEST(PacketFormat, TextLineShowsStateDirectionAndTransition) {
             "ESTABLISHED reply    SYN_SENT->SYN_RECV\n");
 }
 
+// The columns the text formatter writes into its bounded line buffer, at
+// their widest: a six-digit packet number, a time before the first packet,
+// bracketed IPv6 endpoints of full length, an ICMPv6 tuple, a protocol
+// without a name, a packet without a tuple, every TCP flag.
+TEST(PacketFormat, TextLineColumnsAtTheirWidest) {
+  Engine e;
+  std::string out;
+  const Endpoint c6 = ep6("2001:db8:1111:2222:3333:4444:5555:6666", 65535);
+  const Endpoint s6 = ep6("2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff", 443);
+  const Result udp6 = e.process(udp(c6, s6, "x"), kT0 + 5'000'000'000);
+  io::append_packet_text(out, e, io::PacketEvent{123456, kT0 + 5'000'000'000, &udp6},
+                         kT0 + 6'000'000);
+  const Result echo6 =
+      e.process(icmp(c6.addr, s6.addr, true, 128, 0, icmp_echo_body(65535, 1)), kT0);
+  io::append_packet_text(out, e, io::PacketEvent{3, kT0 - 1'500'000, &echo6}, kT0);
+  const Result gre = e.process(
+      raw_ip(parse_addr("192.0.2.1"), parse_addr("198.51.100.2"), false, 99, Bytes(8, 0)), kT0);
+  io::append_packet_text(out, e, io::PacketEvent{4, kT0, &gre}, kT0);
+  const Result bad = e.process(Bytes{0x45, 0x00}, kT0);
+  io::append_packet_text(out, e, io::PacketEvent{5, kT0, &bad}, kT0);
+  const Result xmas = e.process(tcp(ep4("255.255.255.254", 65535), ep4("10.200.30.4", 9),
+                                    spec(FIN | SYN | RST | PSH | ACK | URG | ECE | CWR, 1, 0)),
+                                kT0);
+  io::append_packet_text(out, e, io::PacketEvent{18446744073709551615ull, kT0, &xmas}, kT0);
+  EXPECT_EQ(
+      out,
+      "123456 4.994000 udp     [2001:db8:1111:2222:3333:4444:5555:6666]:65535 -> "
+      "[2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff]:443       NEW         original\n"
+      "    3 -0.001500 icmpv6  2001:db8:1111:2222:3333:4444:5555:6666 -> "
+      "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff type=128 code=0 id=65535       NEW         original\n"
+      "    4 0.000000 proto99 192.0.2.1 -> 198.51.100.2                           NEW         "
+      "original\n"
+      "    5 0.000000 -       (no tuple)                                          INVALID     -    "
+      "    "
+      "truncated IP header\n"
+      "18446744073709551615 0.000000 tcp     255.255.255.254:65535 -> 10.200.30.4:9        "
+      "[FSRPAUEC] INVALID     -        invalid tcp flag combination\n");
+}
+
 TEST(TcpFlags, LettersInBitOrder) {
   std::string out;
   io::append_tcp_flags(out, SYN | ACK);
