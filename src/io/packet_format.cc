@@ -67,13 +67,11 @@ class LineHead {
     std::memcpy(p_, kBlanks, kMaxPad);
     p_ += used < width ? width - used : 1;
   }
-  // `v` right-aligned in `width` columns.
+  // `v` right-aligned in `width` (at most kMaxPad) columns.
   void put_uint_right(std::uint64_t v, std::size_t width) {
     const fmt::format_int digits(v);
-    if (digits.size() < width) {
-      std::memset(p_, ' ', width - digits.size());
-      p_ += width - digits.size();
-    }
+    const std::size_t start = size();
+    if (digits.size() < width) pad(start, width - digits.size());
     put(std::string_view(digits.data(), digits.size()));
   }
   // `v` (< 10^6) as six digits with leading zeros.
@@ -93,6 +91,8 @@ class LineHead {
   char buf_[320 + kMaxPad];
   char* p_ = buf_;
 };
+
+static_assert(kTupleWidth + 1 <= LineHead::kMaxPad && kStateWidth + 1 <= LineHead::kMaxPad);
 
 void put_endpoint(LineHead& line, const Addr& a, bool v6, std::uint16_t port, bool ports) {
   if (ports && v6) line.put('[');
