@@ -2,11 +2,13 @@
 // header, maps the link type, and reads pcapng and the rarer pcap variants
 // (modified/Kuznetzov records, version 2.3 quirks). For the commonest case,
 // a classic pcap file (version 2.4, microsecond or nanosecond magic, either
-// byte order) of a link type the engine decodes, the records are then read straight from a
-// read-only mapping of the file instead of through pcap_next_ex(): libpcap copies every record into
-// its buffer through stdio, which cost about 160 ns per packet in the `replay -q` profile, a third
-// of the whole process; walking 16-byte record headers in the mapping costs a few nanoseconds, and
-// the frames stay valid for the source's lifetime, so the quiet replay need not copy them either.
+// byte order) of a link type the engine decodes, the records are then read
+// straight from a read-only mapping of the file instead of through
+// pcap_next_ex(): libpcap copies every record into its buffer through
+// stdio, which cost about 160 ns per packet in the `replay -q` profile, a
+// third of the whole process; walking 16-byte record headers in the mapping
+// costs a few nanoseconds, and the frames stay valid for the source's
+// lifetime, so the quiet replay need not copy them either.
 // The record checks are libpcap's: a header or body cut short by the end of
 // the file, or a capture length beyond the snapshot limit, is damage at
 // that packet number.
