@@ -147,7 +147,7 @@ row "gen_bench_pcap.py default capture, \`ctrack replay -q\`, whole process" "$(
 read -r secs rss < <(replay_runs --set nf_conntrack_checksum=0 "$PCAP")
 row "... same with nf_conntrack_checksum=0 (separate row)" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "-" "-"
 read -r s1 s2 < <(replay_scaling "$PCAP")
-row "... same, \`--threads 1\` and \`--threads 2\` alternately (2 shards, replicated front)" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.1f / %.1f", a*1000, b*1000}')" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.2f / %.2f (%.2fx)", 1/a, 1/b, a/b}')" "-" "-" "-" ">= 1.9x"
+row "... same, \`--threads 1\` and \`--threads 2\` alternately (2 shards, split front)" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.1f / %.1f", a*1000, b*1000}')" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.2f / %.2f (%.2fx)", 1/a, 1/b, a/b}')" "-" "-" "-" ">= 1.9x"
 read -r secs rss < <(REPLAY_OUTPUT=1 replay_runs "$PCAP")
 row "... per-packet text output (\`ctrack replay\`, to /dev/null)" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "-" "-"
 read -r secs rss < <(REPLAY_OUTPUT=1 replay_runs --format json "$PCAP")

@@ -28,12 +28,14 @@
 //    (src/cli/replay_sharded.cc). Packets that do not parse go to shard 0;
 //    their verdict does not depend on any state.
 //  * No lock on the packet path: a shard is touched only by its own thread;
-//    the front owns only the clock. The front may also be replicated on
-//    every shard's thread (each reads all packets, keeps its own copy of the
-//    Clock, tracks its own packets with process_batch and sweeps for the
-//    others' tickets): with no output to put back in order, that needs no
-//    front thread at all (`ctrack replay -q --threads`,
-//    src/cli/replay_replicated.cc).
+//    the front owns only the clock. The front may also run on the shards'
+//    own threads: replicated (each reads all packets, keeps its own copy of
+//    the Clock, tracks its own packets with process_batch and sweeps for the
+//    others' tickets) or split (each chunk of the input is read, admitted
+//    and steered by one of them, and each runs its shard's part of every
+//    chunk); with no output to put back in order, neither needs a front
+//    thread (`ctrack replay -q --threads`, src/cli/replay_replicated.cc and
+//    src/cli/split_front.h).
 //  * Time. The front keeps the capture's running maximum timestamp (what one
 //    Engine uses as "now") and gives it to each packet's shard, so timeouts
 //    and lazy expiry see the same clock on every shard count. The periodic GC

@@ -32,6 +32,7 @@ struct RawReplayArgs {
   bool ftp_loose = false;
   std::string expectations;
   unsigned threads = 1;
+  std::uint32_t front_chunk = 0;
   std::uint64_t hash_seed = 0;
   std::vector<std::string> rules;   // --rules FILE
   std::vector<std::string> locals;  // --local ADDR
@@ -120,6 +121,7 @@ int run() {
   if (a.no_helpers) opts.config.auto_helpers = false;
   if (a.ftp_loose) opts.config.ftp_loose = true;
   opts.threads = a.threads;
+  opts.front_chunk = a.front_chunk;
   opts.rules = a.rules;
   opts.locals = a.locals;
   opts.ifaces = a.ifaces;
@@ -204,6 +206,11 @@ Command register_replay_command(CLI::App& app) {
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str()
       ->type_name("N");
+  // For tests: chunks of a few records make every hand-over of the split
+  // front (src/cli/split_front.h) happen on small captures.
+  sub->add_option("--front-chunk", a.front_chunk, "records per chunk of the split front")
+      ->check(CLI::Range(1u, 1u << 20))
+      ->group("");
   sub->add_option(
          "--hash-seed", a.hash_seed,
          "Fix the table's hash key (0 = random, as the kernel): bucket layout decides "

@@ -25,6 +25,8 @@ struct ReplayOptions {
   bool stats = false;                            // --stats
   std::optional<io::ExpectFormat> expectations;  // --expectations[=FORMAT]
   unsigned threads = 1;                          // --threads: shards of a ShardedEngine when > 1
+  std::uint32_t front_chunk = 0;  // hidden --front-chunk: records per chunk of the split
+                                  // front (0 = its default; small values test hand-overs)
   // Firewall ruleset (issue #5): iptables-save files, the host's own
   // addresses and interface prefixes; replayed by run_replay_rules.
   std::vector<std::string> rules;   // --rules FILE (repeatable)

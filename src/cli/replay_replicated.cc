@@ -1,4 +1,4 @@
-// `ctrack replay -q --threads N` when no helper can run: a replicated front.
+// `ctrack replay -q --threads N` when no helper can run: no front thread.
 //
 // Why not the front thread of replay_sharded.cc: with nothing printed per
 // packet there is nothing to put back in order, and that front (read, strip,
@@ -6,16 +6,22 @@
 // shard workers; on a 2-CPU machine the sharded replay of the benchmark
 // capture ran slower than one thread (0.36 s against 0.27 s).
 //
-// Here each of the N workers reads the whole input itself (the capture is
-// mapped read-only: reading copies nothing) and does the front's work for
-// every packet: link layer, fragment check, steering, and the clock and GC
-// schedule (its own copy of ShardedEngine::Clock). It tracks only the packets
-// steered to its shard; for the others it sweeps when their ticket carries GC
-// work. All copies of the clock see the same timestamps in the same order, so
-// every worker computes the tickets the single front would have, and each
-// shard sees exactly the packets, clock and sweeps it saw there: the output is
-// that of one thread. Fragments go through each worker's own defragmenting
-// engine (all see the same fragments, so all agree on every datagram).
+// A capture read from a mapping (classic pcap of a link type the engine
+// decodes) has its front split between the workers: each chunk of records is
+// read and steered once, by whichever worker has time, and every worker runs
+// its shard's part of every chunk in order (split_front.h). Other inputs
+// (pcapng, files libpcap must rewrite) get a replicated front: each of the N
+// workers reads the whole input itself and does the front's work for every
+// packet — link layer, fragment check, steering, and the clock and GC
+// schedule (its own copy of ShardedEngine::Clock).
+//
+// Either way a worker tracks only the packets steered to its shard; for the
+// others it sweeps when their ticket carries GC work. Every frame whose link
+// layer parses is admitted once, in capture order, on a clock that all
+// workers agree on, so each shard sees exactly the packets, clock and sweeps
+// a single front would give it: the output is that of one thread. Fragments
+// go through each worker's own defragmenting engine (all see the same
+// fragments, so all agree on every datagram).
 //
 // Worker 0 also keeps the front's books: progress, error messages (every
 // worker meets the same damaged record at the same packet) and the counters
@@ -24,6 +30,7 @@
 #include <sys/stat.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +38,7 @@
 #include "cli/replay_batch.h"
 #include "cli/replay_sharded.h"
 #include "cli/replay_source.h"
+#include "cli/split_front.h"
 #include "io/progress.h"
 #include "parse/link_layer.h"
 #include "parse/packet.h"
@@ -39,28 +47,11 @@ namespace ctrack::cli {
 namespace {
 
 constexpr std::uint64_t kProgressEvery = 1 << 14;
+constexpr std::size_t kAhead = 8;
 
 std::uint64_t file_size(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-}
-
-// False only for packets that certainly are not fragments, without a full
-// parse (every worker asks this of every packet). What it lets through goes
-// to Engine::reassemble, which parses and decides; what it rules out the
-// defragmenter would have returned untouched.
-bool may_be_fragment(std::span<const std::uint8_t> l3) {
-  if (l3.size() < 40) return true;
-  switch (l3[0] >> 4) {
-    case 4:
-      return (load_be16(l3.data() + 6) & 0x3fffu) != 0;  // MF or an offset
-    case 6: {
-      const std::uint8_t next = l3[6];  // no extension header, so no fragment header
-      return next != kProtoTCP && next != kProtoUDP && next != kProtoICMPv6;
-    }
-    default:
-      return true;
-  }
 }
 
 // A shard as the sink of a FrameBatcher: its packets with their tickets.
@@ -82,19 +73,17 @@ struct WorkerResult {
 class Worker {
  public:
   Worker(const ReplayOptions& opts, ShardedEngine& se, unsigned shard, io::Progress* progress)
-      : opts_(opts),
-        se_(se),
-        shard_(shard),
-        progress_(progress),
-        front_(opts.config),
-        batch_(ShardSink{&se, shard}) {
+      : opts_(opts), se_(se), shard_(shard), progress_(progress), batch_(ShardSink{&se, shard}) {
     result_.clock = se.clock();
   }
 
-  // `maps[i]`: the shared mapping of opts.files[i] (or null).
-  WorkerResult run(const std::vector<std::shared_ptr<const PcapMapping>>& maps) {
+  // `maps[i]`: the shared mapping of opts.files[i] (or null); `split[i]`:
+  // that file's split front, when it has one.
+  WorkerResult run(const std::vector<std::shared_ptr<const PcapMapping>>& maps,
+                   const std::vector<std::unique_ptr<SplitFront>>& split) {
     for (std::size_t i = 0; i < opts_.files.size(); ++i) {
-      if (!replay_file(opts_.files[i], maps[i])) result_.status = 2;
+      const bool ok = split[i] ? replay_split(*split[i]) : replay_file(opts_.files[i], maps[i]);
+      if (!ok) result_.status = 2;
     }
     return result_;
   }
@@ -127,7 +116,9 @@ class Worker {
         // Never admitted: one Engine's replay does not move its clock either.
         if (books()) ++result_.counts.link_errors;
       } else {
-        front(frame, link.l3_offset);
+        const std::span<const std::uint8_t> l3 = frame.data.subspan(link.l3_offset);
+        front(frame.data, frame.orig_len, link.l3_offset, may_be_fragment(l3),
+              result_.clock.admit(frame.ts));
       }
       if (progress_ != nullptr && (++packets_ % kProgressEvery) == 0) {
         progress_->update(packets_, bytes_before_ + src.bytes_read());
@@ -138,50 +129,108 @@ class Worker {
     return true;
   }
 
-  // replay_sharded.cc's defragment_and_dispatch, without the display.
-  void front(const CapturedFrame& frame, std::size_t l3_off) {
-    const std::span<const std::uint8_t> l3 = frame.data.subspan(l3_off);
-    if (frame.ts > front_now_ || !front_started_) front_now_ = frame.ts;
-    front_started_ = true;
-    if (!may_be_fragment(l3)) {
-      dispatch(l3, frame, nullptr);
+  // A file whose front is split between the workers (split_front.h): this
+  // worker indexes and steers its chunks, and runs its shard's operations of
+  // every chunk.
+  bool replay_split(SplitFront& sf) {
+    if (!opts_.notrack.empty()) {
+      // It compiled when the file was opened for the split front.
+      std::string error;
+      notrack_ = io::BpfMatch::compile(opts_.notrack, sf.linktype(), &error);
+    }
+    stable_ = true;
+    bool ok = true;
+    sf.run(result_.clock, [&](const FrontChunk& ch) {
+      const std::span<const std::uint32_t> ops = ch.ops(shard_);
+      for (std::size_t i = 0; i < ops.size(); ++i) {
+        if (i + kAhead < ops.size()) {
+          const FrontRecord& a = ch.records[ops[i + kAhead] & kFrontIndexMask];
+          __builtin_prefetch(a.frame + a.l3_offset);
+          __builtin_prefetch(a.frame + a.l3_offset + 64);
+        }
+        const std::uint32_t op = ops[i];
+        const FrontRecord& r = ch.records[op & kFrontIndexMask];
+        switch (front_op(op)) {
+          case FrontOp::Track:
+            own(r.l3(), r.data(), r.orig_len, nullptr, r.ticket);
+            break;
+          case FrontOp::Sweep:
+            sweep(r.ticket);
+            break;
+          case FrontOp::Fragment:
+            front(r.data(), r.orig_len, r.l3_offset, true, r.ticket);
+            break;
+        }
+      }
+      if (books()) {
+        result_.counts.link_errors += ch.link_errors;
+        packets_ += ch.frames;
+        if (progress_ != nullptr) progress_->update(packets_, bytes_before_ + ch.bytes_read);
+      }
+      if (ch.failed) {
+        batch_.flush();
+        report_error(ch.error);
+        ok = false;
+      }
+    });
+    batch_.flush();
+    bytes_before_ += sf.file_size();
+    return ok;
+  }
+
+  // replay_sharded.cc's defragment_and_dispatch, without the display; `t`
+  // is the frame's ticket (every frame whose link layer parses is admitted
+  // once, fragment or not).
+  void front(std::span<const std::uint8_t> frame, std::uint32_t orig_len, std::size_t l3_off,
+             bool may_fragment, const ShardedEngine::Ticket& t) {
+    const std::span<const std::uint8_t> l3 = frame.subspan(l3_off);
+    if (!may_fragment) {
+      dispatch(l3, frame, orig_len, nullptr, t);
       return;
     }
-    const Reassembly ra = front_.reassemble(l3, front_now_);
+    // t.now is the running maximum of the capture's timestamps, as the
+    // front's own clock would be.
+    if (!front_) front_.emplace(opts_.config);
+    const Reassembly ra = front_->reassemble(l3, t.now);
     switch (ra.status) {
       case FragStatus::None:
-        dispatch(l3, frame, nullptr);
+        dispatch(l3, frame, orig_len, nullptr, t);
         return;
       case FragStatus::Held:
-      case FragStatus::Dropped: {
-        // Still a packet: it moves the clock (and may carry GC work).
-        sweep(result_.clock.admit(frame.ts));
+      case FragStatus::Dropped:
+        // Still a packet: it moved the clock (and may carry GC work).
+        sweep(t);
         if (books()) ++result_.counts.front_fragments;
         return;
-      }
       case FragStatus::Reassembled:
-        dispatch(ra.l3, frame, &l3_off);
+        dispatch(ra.l3, frame, orig_len, &l3_off, t);
         return;
     }
   }
 
   // `reassembled_l3_off` is set when `l3` is a datagram the front rebuilt:
   // --notrack then looks at it behind the frame's link header.
-  void dispatch(std::span<const std::uint8_t> l3, const CapturedFrame& frame,
-                const std::size_t* reassembled_l3_off) {
-    const unsigned s = se_.steer(l3);
-    const ShardedEngine::Ticket t = result_.clock.admit(frame.ts);
-    if (s != shard_) {
+  void dispatch(std::span<const std::uint8_t> l3, std::span<const std::uint8_t> frame,
+                std::uint32_t orig_len, const std::size_t* reassembled_l3_off,
+                const ShardedEngine::Ticket& t) {
+    if (se_.steer(l3) != shard_) {
       sweep(t);
       return;
     }
+    own(l3, frame, orig_len, reassembled_l3_off, t);
+  }
+
+  // A packet of this shard.
+  void own(std::span<const std::uint8_t> l3, std::span<const std::uint8_t> frame,
+           std::uint32_t orig_len, const std::size_t* reassembled_l3_off,
+           const ShardedEngine::Ticket& t) {
     CtTemplate tmpl;
     if (notrack_) {
       if (reassembled_l3_off == nullptr) {
-        tmpl.notrack = notrack_->matches(frame.data, frame.orig_len);
+        tmpl.notrack = notrack_->matches(frame, orig_len);
       } else {
-        scratch_.assign(frame.data.begin(),
-                        frame.data.begin() + static_cast<std::ptrdiff_t>(*reassembled_l3_off));
+        scratch_.assign(frame.begin(),
+                        frame.begin() + static_cast<std::ptrdiff_t>(*reassembled_l3_off));
         scratch_.insert(scratch_.end(), l3.begin(), l3.end());
         tmpl.notrack = notrack_->matches(scratch_, static_cast<std::uint32_t>(scratch_.size()));
       }
@@ -206,13 +255,13 @@ class Worker {
   ShardedEngine& se_;
   const unsigned shard_;
   io::Progress* progress_;  // worker 0 only
-  Engine front_;            // defragmentation only
+  // Defragmentation only; made at the first packet that may be a fragment
+  // (a table of its own is a fixed cost most captures never need).
+  std::optional<Engine> front_;
   std::unique_ptr<io::BpfMatch> notrack_;
   std::vector<std::uint8_t> scratch_;
   FrameBatcher<ShardSink, ShardedEngine::Ticket> batch_;  // this shard's packets
   bool stable_ = false;  // the current source's frames outlive the batch
-  Timestamp front_now_ = 0;
-  bool front_started_ = false;
   std::uint64_t packets_ = 0;
   std::uint64_t bytes_before_ = 0;
   WorkerResult result_;
@@ -238,13 +287,25 @@ int run_replay_replicated(const ReplayOptions& opts) {
   // not once per worker (the faults were a fifth of a worker's front work).
   std::vector<std::shared_ptr<const PcapMapping>> maps;
   for (const std::string& f : opts.files) maps.push_back(PcapSource::map(f));
+  // A mapped file's front is split between the workers (split_front.h).
+  // Others (pcapng, link types libpcap rewrites, files that do not open:
+  // each worker then meets the same error) keep the replicated front.
+  std::vector<std::unique_ptr<SplitFront>> split(opts.files.size());
+  for (std::size_t i = 0; i < opts.files.size(); ++i) {
+    if (!maps[i]) continue;
+    std::string error;
+    ReplaySource rs = open_replay_source(opts, opts.files[i], &error, maps[i]);
+    if (rs.pcap && rs.pcap->frames_stable()) {
+      split[i] = std::make_unique<SplitFront>(std::move(rs.pcap), se, opts.front_chunk);
+    }
+  }
   std::vector<WorkerResult> results(se.size());
   {
     std::vector<std::jthread> threads;
     for (unsigned w = 0; w < se.size(); ++w) {
       threads.emplace_back([&, w] {
         Worker worker(opts, se, w, w == 0 && progress.enabled() ? &progress : nullptr);
-        results[w] = worker.run(maps);
+        results[w] = worker.run(maps, split);
       });
     }
   }

@@ -1,6 +1,7 @@
 // Internals shared by the two `ctrack replay --threads N` pipelines:
 // replay_sharded.cc (a front thread feeding shard workers, every output mode)
-// and replay_replicated.cc (-q without helpers: every worker reads the input).
+// and replay_replicated.cc (-q without helpers: no front thread; the front's
+// work is split between the workers, or replicated on each).
 #pragma once
 
 #include <cstdint>
@@ -21,9 +22,9 @@ struct SummaryCounts {
 void print_sharded_summary(const ReplayOptions& opts, ShardedEngine& se,
                            const SummaryCounts& counts);
 
-// The replicated-front pipeline applies: nothing is printed per packet, no
-// helper can create expectations (ShardedEngine::Mode::Flow), and there are
-// no more workers than cores.
+// The pipeline without a front thread (replay_replicated.cc) applies: nothing is printed per
+// packet, no helper can create expectations (ShardedEngine::Mode::Flow), and there are no more
+// workers than cores.
 bool replicated_front_applies(const ReplayOptions& opts);
 int run_replay_replicated(const ReplayOptions& opts);
 
