@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -53,6 +54,12 @@ std::uint64_t file_size(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
+
+// A file's split front, shared by the workers.
+struct SharedSplit {
+  std::once_flag once;
+  std::unique_ptr<SplitFront> front;
+};
 
 // A shard as the sink of a FrameBatcher: its packets with their tickets.
 struct ShardSink {
@@ -78,11 +85,13 @@ class Worker {
   }
 
   // `maps[i]`: the shared mapping of opts.files[i] (or null); `split[i]`:
-  // that file's split front, when it has one.
+  // that file's split front, made by the first worker to get there.
   WorkerResult run(const std::vector<std::shared_ptr<const PcapMapping>>& maps,
-                   const std::vector<std::unique_ptr<SplitFront>>& split) {
+                   std::vector<SharedSplit>& split) {
     for (std::size_t i = 0; i < opts_.files.size(); ++i) {
-      const bool ok = split[i] ? replay_split(*split[i]) : replay_file(opts_.files[i], maps[i]);
+      SharedSplit& sp = split[i];
+      if (maps[i]) std::call_once(sp.once, [&] { sp.front = open_split(opts_.files[i], maps[i]); });
+      const bool ok = sp.front ? replay_split(*sp.front) : replay_file(opts_.files[i], maps[i]);
       if (!ok) result_.status = 2;
     }
     return result_;
@@ -127,6 +136,17 @@ class Worker {
     batch_.flush();  // before the source (and its frames) goes
     bytes_before_ += src.file_size();
     return true;
+  }
+
+  // The split front of a mapped file, or null: a file that does not open
+  // (or whose filter does not compile) is left to replay_file, where every
+  // worker meets the same error and worker 0 reports it.
+  std::unique_ptr<SplitFront> open_split(const std::string& path,
+                                         std::shared_ptr<const PcapMapping> mapping) const {
+    std::string error;
+    ReplaySource rs = open_replay_source(opts_, path, &error, std::move(mapping));
+    if (!rs.pcap || !rs.pcap->frames_stable()) return nullptr;
+    return std::make_unique<SplitFront>(std::move(rs.pcap), se_, opts_.front_chunk);
   }
 
   // A file whose front is split between the workers (split_front.h): this
@@ -287,18 +307,11 @@ int run_replay_replicated(const ReplayOptions& opts) {
   // not once per worker (the faults were a fifth of a worker's front work).
   std::vector<std::shared_ptr<const PcapMapping>> maps;
   for (const std::string& f : opts.files) maps.push_back(PcapSource::map(f));
-  // A mapped file's front is split between the workers (split_front.h).
-  // Others (pcapng, link types libpcap rewrites, files that do not open:
-  // each worker then meets the same error) keep the replicated front.
-  std::vector<std::unique_ptr<SplitFront>> split(opts.files.size());
-  for (std::size_t i = 0; i < opts.files.size(); ++i) {
-    if (!maps[i]) continue;
-    std::string error;
-    ReplaySource rs = open_replay_source(opts, opts.files[i], &error, maps[i]);
-    if (rs.pcap && rs.pcap->frames_stable()) {
-      split[i] = std::make_unique<SplitFront>(std::move(rs.pcap), se, opts.front_chunk);
-    }
-  }
+  // A mapped file's front is split between the workers (split_front.h);
+  // others (pcapng, link types libpcap rewrites) keep the replicated front.
+  // Each file is opened when the first worker gets to it, and closed when
+  // the last is done with it.
+  std::vector<SharedSplit> split(opts.files.size());
   std::vector<WorkerResult> results(se.size());
   {
     std::vector<std::jthread> threads;

@@ -163,7 +163,10 @@ bool SplitFront::try_index(const ShardedEngine::Clock& clock) {
   }
   if (c == 0) clock_ = clock;  // every worker's copy is current
   const bool more = index(s.chunk);
-  if (!more) end_.store(c + 1, std::memory_order_release);
+  if (!more) {
+    source_.reset();  // read to the end: close it now rather than with the last worker
+    end_.store(c + 1, std::memory_order_release);
+  }
   turn_ = c + 1;
   indexed_.store(c + 1, std::memory_order_relaxed);
   indexing_.store(false, std::memory_order_release);
@@ -203,7 +206,14 @@ void SplitFront::run(ShardedEngine::Clock& clock,
   if (finished_.fetch_add(1, std::memory_order_acq_rel) + 1 == workers_) {
     // Everyone is done with the file: give its buffers back before the next.
     for (Slot& s : slots_) s.chunk = FrontChunk{};
+    released_.store(true, std::memory_order_release);
+    return;
   }
+  // Wait for the others before the next file: without this a worker could
+  // run through many small files ahead of a descheduled one, each file
+  // holding its buffers meanwhile. It costs at most the others' last few
+  // chunks (they are never more than the ring behind).
+  while (!released_.load(std::memory_order_acquire)) wait_a_little(idle);
 }
 
 }  // namespace ctrack::cli

@@ -106,7 +106,7 @@ class SplitFront {
 
   // Worker `w`'s share of the file: indexes and steers its chunks and calls
   // track(chunk) for every chunk of the file, in order, returning when all
-  // are tracked. `clock` is the worker's copy of the clock, current when the
+  // workers have tracked all chunks. `clock` is the worker's copy of the clock, current when the
   // file starts (all copies agree); on return it is current after the file.
   // Every worker of the engine must run this, each on its own thread.
   void run(ShardedEngine::Clock& clock, const std::function<void(const FrontChunk&)>& track);
@@ -123,7 +123,8 @@ class SplitFront {
   bool index(FrontChunk& ch);                         // false at the end of the file
   void steer(FrontChunk& ch) const;
 
-  std::unique_ptr<PcapSource> source_;  // only the worker holding the turn reads it
+  std::unique_ptr<PcapSource> source_;  // only the worker holding the turn reads it;
+                                        // closed when read to the end
   const ShardedEngine& se_;
   const unsigned workers_;
   const std::uint32_t chunk_records_;
@@ -137,7 +138,8 @@ class SplitFront {
   std::uint32_t turn_ = 0;
   std::atomic<std::uint32_t> indexed_{0};              // turn_, for a look without the flag
   std::atomic<std::uint32_t> end_{~std::uint32_t{0}};  // chunk count, once known
-  alignas(64) std::atomic<unsigned> finished_{0};
+  alignas(64) std::atomic<unsigned> finished_{0};      // workers done with the file
+  std::atomic<bool> released_{false};                  // ... all of them, and the buffers are freed
 };
 
 }  // namespace ctrack::cli

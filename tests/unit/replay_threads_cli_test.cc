@@ -225,6 +225,38 @@ TEST(ReplayThreads, SplitFrontIdenticalToOneThreadForEveryChunkSize) {
   }
 }
 
+// Many small files under a low descriptor limit: a worker may not run ahead
+// through the files (each would stay open, with its buffers) while another
+// is still on an earlier one. The first split front kept every file open
+// until the slowest worker was done with it and failed here ("Too many
+// open files").
+TEST(ReplayThreads, SplitFrontManySmallFilesUnderALowDescriptorLimit) {
+  if (std::thread::hardware_concurrency() < 2) {
+    std::fprintf(stderr, "\n*** SKIPPED: the split front needs 2 cores ***\n\n");
+    GTEST_SKIP() << "SKIPPED: one core";
+  }
+  TempDir dir("replay-many");
+  const std::string sample =
+      std::string(CTRACK_SOURCE_DIR) + "/samples/state-machine-walkthrough.pcap";
+  std::string list;
+  for (int i = 0; i < 120; ++i) {
+    const std::string f = dir.file("f" + std::to_string(i) + ".pcap");
+    std::filesystem::create_symlink(sample, f);
+    list += " '" + f + "'";
+  }
+  const std::string base =
+      "ulimit -n 32 && " + std::string(CTRACK_BINARY) + " replay -q --stats --hash-seed 5" + list;
+  const CommandOutput one = run_command(base + " --threads 1");
+  ASSERT_EQ(one.status, 0) << one.err;
+  EXPECT_EQ(one.err, "");
+  for (int run = 0; run < 5; ++run) {
+    const CommandOutput two = run_command(base + " --threads 2");
+    EXPECT_EQ(two.status, 0) << two.err;
+    EXPECT_EQ(two.err, "");
+    EXPECT_EQ(one.out, two.out);
+  }
+}
+
 TEST(ReplayThreads, NotrackIdenticalToOneThread) {
   const std::filesystem::path corpus = std::filesystem::path(CTRACK_SHARED_DIR) / "corpus";
   if (!std::filesystem::exists(corpus)) {
