@@ -14,12 +14,15 @@
 // Formatting happens on the worker, right after the packet, because a
 // Result's entry (and the shard's clock that its timeout is read against) is
 // only valid until the shard's next packet.
+#include "cli/replay_sharded.h"
+
 #include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -27,8 +30,8 @@
 
 #include "cli/replay_display.h"
 #include "cli/replay_options.h"
-#include "cli/replay_sharded.h"
 #include "cli/replay_source.h"
+#include "cli/split_front.h"
 #include "ctrack/sharded_engine.h"
 #include "io/bpf_match.h"
 #include "io/entry_format.h"
@@ -103,7 +106,7 @@ struct Epoch {
 class ShardedReplayer {
  public:
   explicit ShardedReplayer(const ReplayOptions& opts)
-      : opts_(opts), se_(opts.config, opts.threads), front_(opts.config), epochs_(kEpochsInFlight) {
+      : opts_(opts), se_(opts.config, opts.threads), epochs_(kEpochsInFlight) {
     for (Epoch& e : epochs_) e.work.resize(se_.size());
   }
 
@@ -205,7 +208,12 @@ class ShardedReplayer {
     const std::span<const std::uint8_t> l3 = frame.data.subspan(l3_off);
     if (frame.ts > front_now_ || !front_started_) front_now_ = frame.ts;  // one Engine's clock
     front_started_ = true;
-    const Reassembly ra = front_.reassemble(l3, front_now_);
+    if (!may_be_fragment(l3)) {  // most packets: no parse here, and no defragmenter
+      dispatch(frame, l3, notrack_ && notrack_->matches(frame.data, frame.orig_len));
+      return;
+    }
+    if (!front_) front_.emplace(opts_.config);
+    const Reassembly ra = front_->reassemble(l3, front_now_);
     switch (ra.status) {
       case FragStatus::None:
         dispatch(frame, l3, notrack_ && notrack_->matches(frame.data, frame.orig_len));
@@ -464,7 +472,9 @@ class ShardedReplayer {
 
   const ReplayOptions& opts_;
   ShardedEngine se_;
-  Engine front_;                           // defragmentation only (defragment_and_dispatch)
+  // Defragmentation only (defragment_and_dispatch); made at the first
+  // packet that may be a fragment.
+  std::optional<Engine> front_;
   std::unique_ptr<io::BpfMatch> notrack_;  // --notrack, compiled for the current file
   std::vector<std::uint8_t> scratch_;      // --notrack: link header + reassembled datagram
   Timestamp front_now_ = 0;
