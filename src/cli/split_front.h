@@ -45,7 +45,7 @@
 namespace ctrack::cli {
 
 // False only for packets that certainly are not fragments, without a full
-// parse (every worker asks this of every packet). What it lets through goes
+// parse (the fronts of both --threads pipelines ask this of every packet). What it lets through goes
 // to Engine::reassemble, which parses and decides; what it rules out the
 // defragmenter would have returned untouched.
 bool may_be_fragment(std::span<const std::uint8_t> l3);
