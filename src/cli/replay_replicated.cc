@@ -48,7 +48,6 @@ namespace ctrack::cli {
 namespace {
 
 constexpr std::uint64_t kProgressEvery = 1 << 14;
-constexpr std::size_t kAhead = 8;
 
 std::uint64_t file_size(const std::string& path) {
   struct stat st {};
@@ -161,14 +160,7 @@ class Worker {
     stable_ = true;
     bool ok = true;
     sf.run(result_.clock, [&](const FrontChunk& ch) {
-      const std::span<const std::uint32_t> ops = ch.ops(shard_);
-      for (std::size_t i = 0; i < ops.size(); ++i) {
-        if (i + kAhead < ops.size()) {
-          const FrontRecord& a = ch.records[ops[i + kAhead] & kFrontIndexMask];
-          __builtin_prefetch(a.frame + a.l3_offset);
-          __builtin_prefetch(a.frame + a.l3_offset + 64);
-        }
-        const std::uint32_t op = ops[i];
+      for (const std::uint32_t op : ch.ops(shard_)) {
         const FrontRecord& r = ch.records[op & kFrontIndexMask];
         switch (front_op(op)) {
           case FrontOp::Track:
