@@ -180,8 +180,9 @@ class Engine {
   // must run the raw table on the reassembled datagram before track(). Only
   // the l3 of a None/Reassembled answer goes on to track(), which then does
   // not defragment it again. process() and track() defragment by themselves.
-  // A held or dropped fragment counts in stats().packets here, once, as it
-  // would through process().
+  // A held or dropped fragment counts in stats().packets here, once, and
+  // moves the engine's clock (timeouts, periodic GC), as it would through
+  // process().
   Reassembly reassemble(std::span<const std::uint8_t> l3, Timestamp now, Hook hook = Hook::Network);
 
   // Two-phase form for a firewall: `track` does everything up to the filter

@@ -254,13 +254,19 @@ Reassembly EngineCore::reassemble(std::span<const std::uint8_t> l3, Timestamp no
   Packet pkt;
   // A malformed packet is track()'s to report.
   if (parse_ip(l3, pkt) != InvalidReason::None || !pkt.fragment) return ra;
-  ra = defrag_.gather(pkt, now, hook, cfg_);
+  // The defragmenter sees the engine's clock, as through track(): time
+  // never runs backwards inside the engine.
+  ra = defrag_.gather(pkt, time_started_ && now_ > now ? now_ : now, hook, cfg_);
   if (ra.status == FragStatus::None) {
     ra.l3 = l3;
     defrag_passed_ = l3.data();
   } else if (ra.status != FragStatus::Reassembled) {
-    // Held or dropped here, this frame never reaches track(); it still
-    // counts as a packet, as it does through process().
+    // Held or dropped here, this frame never reaches track(); it is still a
+    // packet, as through process(): it counts, and it moves the clock and
+    // the periodic GC. (Without the clock, a replay with --notrack, which
+    // defragments here, reaped entries at other packets than the same
+    // replay without it, and than --threads.)
+    advance_time(now);
     ++stats_.packets;
   }
   return ra;

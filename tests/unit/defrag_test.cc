@@ -456,6 +456,35 @@ TEST_F(Defrag, V6OverlapDiscardsDuplicateIsSwallowed) {
   EXPECT_TRUE(e.engine.entries().empty());
 }
 
+// A fragment held by Engine::reassemble (a caller that runs the raw table
+// between defragmentation and conntrack, as `ctrack replay --notrack` does)
+// is a packet like one held inside process(): it moves the clock and the
+// periodic GC. It used not to, so with --notrack the GC reaped entries at
+// other packets than without it (and than --threads, which admits every
+// frame on its clock): the --stats "expired" counts disagreed.
+TEST(DefragReassemble, HeldFragmentMovesTheClockAndTheGcAsThroughProcess) {
+  L4Engine through_process, through_reassemble;
+  for (L4Engine* e : {&through_process, &through_reassemble}) {
+    for (std::uint16_t p = 0; p < 200; ++p) {
+      e->send(0, udp(ep4("192.0.2.10", static_cast<std::uint16_t>(1000 + p)), kS4, "x"));
+    }
+  }
+  // 40 s later (past the 30 s UDP timeout) only first fragments arrive, each
+  // of another datagram, so every one is held.
+  for (std::uint16_t k = 0; k < 3000; ++k) {
+    const Bytes first = frag4(query4(static_cast<std::uint16_t>(k)), 0, 48, true);
+    const std::int64_t at = 40'000 + k;
+    expect_held(through_process.send(at, first));
+    const Reassembly ra = through_reassemble.engine.reassemble(
+        std::span<const std::uint8_t>(first.data(), first.size()), ms(at));
+    EXPECT_EQ(ra.status, FragStatus::Held);
+    ASSERT_EQ(through_reassemble.engine.stats().expired, through_process.engine.stats().expired)
+        << "after fragment " << k;
+  }
+  EXPECT_GT(through_process.engine.stats().expired, 0u);  // the GC did reap
+  EXPECT_EQ(through_reassemble.engine.stats().packets, through_process.engine.stats().packets);
+}
+
 TEST_F(Defrag, V6TinyFirstFragmentPassesUnreassembledAndIsInvalid) {
   // RFC 8200 §4.5: a first fragment without the whole TCP header is not
   // queued (nf_ct_frag6_gather returns 0); conntrack then finds no full
