@@ -16,10 +16,6 @@
 namespace ctrack::cli {
 namespace {
 
-// Ring slots per worker: 16 chunks of 1024 records are a few milliseconds of
-// tracking, so a worker that the host takes off its CPU for about that long
-// does not hold the others up (they index and track ahead of it).
-constexpr std::uint32_t kSlotsPerWorker = 16;
 constexpr unsigned kMaxWorkers = 64;  // --threads' limit
 // Chunks a worker tries to keep indexed ahead of its own tracking. Without a
 // lead, a worker indexed only when it had nothing left to track, and then
@@ -161,6 +157,14 @@ bool SplitFront::try_index(const ShardedEngine::Clock& clock) {
     indexing_.store(false, std::memory_order_release);
     return false;
   }
+  // The slot is this indexer's from here until `ready`: claimed under the
+  // flag, not after steering. (Reset after steering, as it first was, a
+  // worker that the host descheduled while steering chunk c left the slot
+  // looking free; the other worker, blocked on chunk c, indexed the rest
+  // of the ring and then chunk c + slots into that very slot, under the
+  // steering's feet: wrong lists, then a hang. Seen once in a benchmark
+  // run; tests/unit/split_front_test.cc forces it.)
+  s.released.store(0, std::memory_order_relaxed);
   if (c == 0) clock_ = clock;  // every worker's copy is current
   const bool more = index(s.chunk);
   if (!more) {
@@ -170,8 +174,8 @@ bool SplitFront::try_index(const ShardedEngine::Clock& clock) {
   turn_ = c + 1;
   indexed_.store(c + 1, std::memory_order_relaxed);
   indexing_.store(false, std::memory_order_release);
+  if (steer_hook_) steer_hook_(c);
   steer(s.chunk);
-  s.released.store(0, std::memory_order_relaxed);  // published by `ready`
   s.ready.store(c, std::memory_order_release);
   return true;
 }

@@ -92,6 +92,10 @@ struct FrontChunk {
 class SplitFront {
  public:
   static constexpr std::uint32_t kDefaultChunk = 1024;  // records per chunk
+  // Ring slots per worker: 16 chunks of 1024 records are a few milliseconds
+  // of tracking, so a worker that the host takes off its CPU for about that
+  // long does not hold the others up (they index and track ahead of it).
+  static constexpr std::uint32_t kSlotsPerWorker = 16;
 
   // `source`: an opened capture with frames_stable(); one worker per shard
   // of `se` (at most 64, --threads' limit).
@@ -110,6 +114,11 @@ class SplitFront {
   // file starts (all copies agree); on return it is current after the file.
   // Every worker of the engine must run this, each on its own thread.
   void run(ShardedEngine::Clock& clock, const std::function<void(const FrontChunk&)>& track);
+
+  // Tests only: called with the chunk number by the worker that indexed it,
+  // after it gave the turn on and before it steers (where the host may
+  // deschedule it). Set before run().
+  void set_steer_hook(std::function<void(std::uint32_t)> hook) { steer_hook_ = std::move(hook); }
 
  private:
   struct alignas(64) Slot {
@@ -140,6 +149,7 @@ class SplitFront {
   std::atomic<std::uint32_t> end_{~std::uint32_t{0}};  // chunk count, once known
   alignas(64) std::atomic<unsigned> finished_{0};      // workers done with the file
   std::atomic<bool> released_{false};                  // ... all of them, and the buffers are freed
+  std::function<void(std::uint32_t)> steer_hook_;
 };
 
 }  // namespace ctrack::cli
