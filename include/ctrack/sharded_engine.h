@@ -25,8 +25,10 @@
 //    A caller with fragmented traffic therefore defragments in the front
 //    (Engine::reassemble on an engine of its own) and steers the whole
 //    datagram, which has ports, as `ctrack replay --threads` does
-//    (src/cli/replay_sharded.cc). Packets that do not parse go to shard 0;
-//    their verdict does not depend on any state.
+//    (src/cli/replay_sharded.cc). Packets that do not parse go to shard 0
+//    (an IPv4 header whose only fault is its checksum is not checked by
+//    the in-place steering and may go to its flow's shard instead): their
+//    verdict does not depend on any state.
 //  * No lock on the packet path: a shard is touched only by its own thread;
 //    the front owns only the clock. The front may also run on the shards'
 //    own threads: replicated (each reads all packets, keeps its own copy of

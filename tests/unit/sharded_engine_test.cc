@@ -221,10 +221,19 @@ TEST(ShardedEngine, InPlaceIpv4SteeringMatchesTheParsedPath) {
     ++checked;
   }
   EXPECT_EQ(checked, 400u);
-  // A bad header checksum does not parse: the fixed shard, as before.
-  Bytes bad = test::udp(ep4("192.0.2.1", 1), ep4("198.51.100.1", 2), "x");
+  // The in-place path does not check the header checksum (it runs for every
+  // packet): a packet whose only fault is its checksum goes where its flow
+  // goes. The full parse rejects it (the fixed shard); either way it is
+  // INVALID before any state is read.
+  const Bytes good = test::udp(ep4("192.0.2.1", 1), ep4("198.51.100.1", 2), "x");
+  Bytes bad = good;
   bad[10] ^= 0x5a;
-  EXPECT_EQ(steer_hash(bad, key), 0u);
+  EXPECT_EQ(steer_hash(bad, key), steer_hash(good, key));
+  EXPECT_EQ(steer_hash_parsed(bad, key), 0u);
+  ShardedEngine se(small_config(), 2);
+  const Result r = se.process(se.steer(bad), bad, se.admit(1));
+  EXPECT_EQ(r.state, CtState::Invalid);
+  EXPECT_EQ(r.reason, InvalidReason::L3BadChecksum);
 }
 
 // What `ctrack replay -q --threads N` does (cli/replay_replicated.cc): every
