@@ -43,6 +43,7 @@ inline std::uint32_t tuple_hash(const Tuple& t, const HashKey& key) {
   std::uint64_t h = mum64(w[0] ^ key.k[0], w[1] ^ key.k[1]);
   h ^= mum64(w[2] ^ key.k[2], w[3] ^ key.k[3]);
   h = mum64(h ^ w[4], key.k[0] ^ 0xa0761d6478bd642full);
+  h = mum64(h, key.k[1] ^ 0xe7037ed1a0b428dbull);
   return static_cast<std::uint32_t>(h ^ (h >> 32));
 }
 
