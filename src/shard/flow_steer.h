@@ -32,9 +32,9 @@ inline std::uint64_t steer_ipv4_pair(std::uint32_t a, std::uint16_t pa, std::uin
 // without options, not a fragment, in front of a TCP, UDP or UDP-Lite
 // header. Returns 0 when the packet is not of that kind (the caller then
 // takes steer_hash_parsed). Inline, and without the header checksum, because
-// it runs for every packet of a sharded replay: ~40 instructions where the
-// out-of-line version with the checksum and three multiplies took ~126 (a
-// tenth of a packet's whole cost, callgrind on the bench capture). A packet
+// it runs for every packet of a sharded replay: ShardedEngine::steer now
+// takes 74 instructions per packet where the out-of-line version with the
+// checksum and three multiplies took 126 (callgrind, bench capture). A packet
 // with a bad header checksum is INVALID before any state is read, whichever
 // shard tracks it, so it may go where its flow goes.
 inline std::uint64_t steer_ipv4_ports(std::span<const std::uint8_t> l3, std::uint64_t key) {
@@ -57,7 +57,9 @@ inline std::uint64_t steer_ipv4_ports(std::span<const std::uint8_t> l3, std::uin
                                                   std::uint64_t key);
 
 // A 64-bit hash that is the same for both directions of the packet's flow;
-// 0 for packets that do not parse (the caller sends them to a fixed shard).
+// 0 for packets that do not parse (the caller sends them to a fixed shard),
+// except that an IPv4 TCP/UDP header whose only fault is its checksum
+// hashes as its flow (see steer_ipv4_ports).
 inline std::uint64_t steer_hash(std::span<const std::uint8_t> l3, std::uint64_t key) {
   if (const std::uint64_t h = steer_ipv4_ports(l3, key); h != 0) return h;
   return steer_hash_parsed(l3, key);

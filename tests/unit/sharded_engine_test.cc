@@ -2,13 +2,14 @@
 // quoting it) on one shard, and a sharded run gives what one Engine gives:
 // per-packet verdicts, entries, creation order, timeouts, and the counters
 // (expired/entries included, which depend on the GC schedule).
+#include "ctrack/sharded_engine.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <vector>
 
 #include "ctrack/engine.h"
-#include "ctrack/sharded_engine.h"
 #include "shard/flow_steer.h"
 #include "support/packet_builder.h"
 
@@ -56,8 +57,10 @@ std::vector<Pkt> mixed_traffic() {
       at(ms, test::tcp(c, s, {.flags = test::SYN, .seq = cs}));
       at(ms, test::tcp(s, c, {.flags = test::SYN | test::ACK, .seq = ss, .ack = cs + 1}));
       at(ms, test::tcp(c, s, {.flags = test::ACK, .seq = cs + 1, .ack = ss + 1}));
-      at(ms, test::tcp(c, s,
-                       {.flags = test::ACK | test::PSH, .seq = cs + 1, .ack = ss + 1, .payload = "GET /"}));
+      at(ms,
+         test::tcp(
+             c, s,
+             {.flags = test::ACK | test::PSH, .seq = cs + 1, .ack = ss + 1, .payload = "GET /"}));
       at(ms, test::tcp(s, c, {.flags = test::ACK, .seq = ss + 1, .ack = cs + 6}));
       if (i % 2 == 0) {
         at(ms, test::tcp(c, s, {.flags = test::FIN | test::ACK, .seq = cs + 6, .ack = ss + 1}));
@@ -168,7 +171,8 @@ TEST(ShardedEngine, BothDirectionsAndQuotingErrorsOnOneShard) {
     const auto s = ep4("198.51.100.1", 80);
     const Bytes syn = test::tcp(c, s, {.flags = test::SYN, .seq = 1});
     const Bytes synack = test::tcp(s, c, {.flags = test::SYN | test::ACK, .seq = 9, .ack = 2});
-    const Bytes err = test::icmp_error(test::parse_addr("203.0.113.5"), c.addr, false, 3, 1, synack);
+    const Bytes err =
+        test::icmp_error(test::parse_addr("203.0.113.5"), c.addr, false, 3, 1, synack);
     const unsigned shard = se.steer(syn);
     EXPECT_EQ(shard, se.steer(synack));
     EXPECT_EQ(shard, se.steer(err));
@@ -179,6 +183,47 @@ TEST(ShardedEngine, BothDirectionsAndQuotingErrorsOnOneShard) {
   }
   for (int n : spread) EXPECT_GT(n, 20);  // the flows of one host pair spread out
   EXPECT_EQ(se.steer(Bytes{0x45}), 0u);   // unparseable: the fixed shard
+}
+
+// The in-place IPv4 steering hash is a single multiply-fold (it runs for
+// every packet of a sharded replay): check that it still balances the
+// shards on the structured flow sets real traffic has.
+TEST(ShardedEngine, Ipv4SteeringBalancesStructuredFlowSets) {
+  const std::uint64_t key = 0x2545f4914f6cdd1dull;
+  constexpr std::uint32_t kN = 1u << 16;
+  struct Set {
+    const char* name;
+    std::uint32_t (*a)(std::uint32_t);
+    std::uint16_t (*pa)(std::uint32_t);
+    std::uint32_t (*b)(std::uint32_t);
+    std::uint16_t (*pb)(std::uint32_t);
+  };
+  const Set sets[] = {
+      {"one client, every source port", [](std::uint32_t) { return 0xc0000201u; },
+       [](std::uint32_t i) { return static_cast<std::uint16_t>(i); },
+       [](std::uint32_t) { return 0xc6336401u; },
+       [](std::uint32_t) -> std::uint16_t { return 443; }},
+      {"consecutive clients", [](std::uint32_t i) { return 0x0a000000u + i; },
+       [](std::uint32_t) -> std::uint16_t { return 40000; },
+       [](std::uint32_t) { return 0xc6336401u; },
+       [](std::uint32_t) -> std::uint16_t { return 80; }},
+      {"a /16 scanned on one port", [](std::uint32_t) { return 0xc0000201u; },
+       [](std::uint32_t) -> std::uint16_t { return 55555; },
+       [](std::uint32_t i) { return 0xcb000000u + i; },
+       [](std::uint32_t) -> std::uint16_t { return 22; }},
+  };
+  for (const Set& set : sets) {
+    for (unsigned n : {2u, 3u, 4u}) {
+      std::vector<std::uint32_t> count(n);
+      for (std::uint32_t i = 0; i < kN; ++i) {
+        ++count[steer_shard(
+            steer_ipv4_pair(set.a(i), set.pa(i), set.b(i), set.pb(i), kProtoTCP, key), n)];
+      }
+      for (unsigned k = 0; k < n; ++k) {
+        EXPECT_NEAR(count[k], kN / n, kN / n * 3 / 100) << set.name << ", " << n << " shards";
+      }
+    }
+  }
 }
 
 // The same IPv4 packet with a 4-byte option list (NOPs) and a fresh header
@@ -208,7 +253,8 @@ TEST(ShardedEngine, InPlaceIpv4SteeringMatchesTheParsedPath) {
   for (int i = 0; i < 400; ++i) {
     char a[32], b[32];
     std::snprintf(a, sizeof a, "192.0.2.%u", static_cast<unsigned>(rng() % 4));
-    std::snprintf(b, sizeof b, i % 5 == 0 ? "192.0.2.%u" : "198.51.100.%u", static_cast<unsigned>(rng() % 4));
+    std::snprintf(b, sizeof b, i % 5 == 0 ? "192.0.2.%u" : "198.51.100.%u",
+                  static_cast<unsigned>(rng() % 4));
     const auto pa = static_cast<std::uint16_t>(i % 7 == 0 ? 53 : rng() % 70000);
     const auto pb = static_cast<std::uint16_t>(i % 7 == 0 ? 53 : rng() % 70000);
     const Bytes p = i % 2 ? test::udp(ep4(a, pa), ep4(b, pb), "x")
@@ -243,7 +289,8 @@ TEST(ShardedEngine, InPlaceIpv4SteeringMatchesTheParsedPath) {
 // share nothing, so the order of their runs cannot matter.
 TEST(ShardedEngine, ReplicatedFrontsWithBatchesMatchOneEngine) {
   const auto pkts = mixed_traffic();
-  for (Config::BatchLookAhead la : {Config::BatchLookAhead::Never, Config::BatchLookAhead::Always}) {
+  for (Config::BatchLookAhead la :
+       {Config::BatchLookAhead::Never, Config::BatchLookAhead::Always}) {
     for (unsigned n : {1u, 2u, 3u}) {
       SCOPED_TRACE(n);
       Config cfg = small_config();
