@@ -82,15 +82,24 @@ replay_runs() {
   rm -f "$tmp"
 }
 # --threads 1 and --threads 2 alternately (so that both see the same host
-# weather): "median-secs-1 median-secs-2".
+# weather), and between them two probes of the machine in the same minutes
+# (`ctrack_workloads`, no ctrack code): `host`, a loop that shares nothing,
+# on 1 and 2 threads (can the guest run two threads at once at all?), and
+# `c2c`, the time to hand a cache line from one vCPU to the other (are the
+# two vCPUs on one die?). Prints the medians
+# "secs-1 secs-2 host-ms-1 host-ms-2 c2c-ns c2c-min c2c-max".
 replay_scaling() {
-  local one two; one=$(mktemp); two=$(mktemp)
+  local one two h1 h2 c2c; one=$(mktemp); two=$(mktemp); h1=$(mktemp); h2=$(mktemp); c2c=$(mktemp)
   for ((i = 0; i < RUNS; i++)); do
+    "$W" c2c | field c2c_ns >> "$c2c"
     replay_once --threads 1 "$@" | cut -d' ' -f1 >> "$one"
+    isolated "$W" host --threads 1 | field wall_ms >> "$h1"
     replay_once --threads 2 "$@" | cut -d' ' -f1 >> "$two"
+    isolated "$W" host --threads 2 | field wall_ms >> "$h2"
   done
-  echo "$(median < "$one") $(median < "$two")"
-  rm -f "$one" "$two"
+  echo "$(median < "$one") $(median < "$two") $(median < "$h1") $(median < "$h2")" \
+    "$(median < "$c2c") $(sort -g "$c2c" | head -1) $(sort -g "$c2c" | tail -1)"
+  rm -f "$one" "$two" "$h1" "$h2" "$c2c"
 }
 
 if [[ ! -f $PCAP ]]; then
@@ -146,8 +155,10 @@ read -r secs rss < <(replay_runs "$PCAP")
 row "gen_bench_pcap.py default capture, \`ctrack replay -q\`, whole process" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "0.69 Mpps whole process" ">= 10 Mpps"
 read -r secs rss < <(replay_runs --set nf_conntrack_checksum=0 "$PCAP")
 row "... same with nf_conntrack_checksum=0 (separate row)" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "-" "-"
-read -r s1 s2 < <(replay_scaling "$PCAP")
+read -r s1 s2 h1 h2 c2c c2c_lo c2c_hi < <(replay_scaling "$PCAP")
 row "... same, \`--threads 1\` and \`--threads 2\` alternately (2 shards, split front)" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.1f / %.1f", a*1000, b*1000}')" "$(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.2f / %.2f (%.2fx)", 1/a, 1/b, a/b}')" "-" "-" "-" ">= 1.9x"
+row "... the machine in the same minutes: a loop sharing nothing on 1 / 2 threads, ms (\`ctrack_workloads host\`)" "$(awk -v a="$h1" -v b="$h2" 'BEGIN{printf "%.1f / %.1f", a, b}')" "$(awk -v a="$h1" -v b="$h2" 'BEGIN{printf "(%.2fx)", 2*a/b}')" "-" "-" "-" "-"
+row "... and a cache line handed between its two vCPUs, ns (\`ctrack_workloads c2c\`; ~45 one die, ~220 two)" "$c2c ($c2c_lo-$c2c_hi)" "-" "-" "-" "-" "-"
 read -r secs rss < <(REPLAY_OUTPUT=1 replay_runs "$PCAP")
 row "... per-packet text output (\`ctrack replay\`, to /dev/null)" "$(awk -v s="$secs" 'BEGIN{printf "%.1f", s*1000}')" "$(awk -v s="$secs" 'BEGIN{printf "%.2f", 1/s}')" "${rss} KiB" "-" "-" "-"
 read -r secs rss < <(REPLAY_OUTPUT=1 replay_runs --format json "$PCAP")

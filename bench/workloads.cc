@@ -11,7 +11,11 @@
 //
 // Every run prints one line `key=value ...`; run_all.sh takes the median of
 // several runs (each one a fresh process and a fresh engine).
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +25,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "ctrack/engine.h"
@@ -59,6 +64,7 @@ struct Options {
   bool batch_given = false;  // --batch on the command line
   bool checksum = true;
   std::string file;
+  unsigned threads = 1;
 };
 
 // The default linux profile, with the table sized for `conns` entries where
@@ -382,17 +388,97 @@ int workload_memory(Options o) {
   return 0;
 }
 
+// The machine's own ceiling for `--threads`: N threads each running the
+// same memory-free arithmetic loop (eight independent multiply-add streams,
+// about 100 ms alone), so nothing is shared and nothing waits. On a
+// dedicated machine the wall time is the same for 1 and N threads; on this
+// kind of guest the host decides, from minute to minute, whether two vCPUs
+// get two cores' worth of execution. run_all.sh runs it between the
+// `replay --threads 1/2` pairs, so both see the same host weather.
+int workload_host(const Options& o) {
+  const unsigned n = std::max(1u, o.threads);
+  std::vector<std::uint64_t> sink(n);
+  const auto t0 = Clock::now();
+  {
+    std::vector<std::jthread> threads;
+    for (unsigned t = 0; t < n; ++t) {
+      threads.emplace_back([&sink, t] {
+        std::uint64_t a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        for (std::uint64_t i = 0; i < 50'000'000; ++i) {
+          for (std::uint64_t& v : a) v = (v ^ (v >> 13)) + i * 0x9e3779b97f4a7c15ull;
+        }
+        std::uint64_t x = 0;
+        for (std::uint64_t v : a) x ^= v;
+        sink[t] = x;
+      });
+    }
+  }
+  const double ms = ns_since(t0) / 1e6;
+  std::uint64_t x = 0;
+  for (std::uint64_t v : sink) x += v;
+  // The checksum keeps the loop from being optimised away.
+  std::printf("workload=host threads=%u wall_ms=%.2f check=%llx\n", n, ms,
+              static_cast<unsigned long long>(x));
+  return 0;
+}
+
+// How far apart the first two CPUs are: the one-way time of a cache line
+// handed back and forth between a thread on CPU 0 and one on CPU 1. On this
+// kind of guest it moves between ~40-55 ns (the two vCPUs share an L3) and
+// ~210-230 ns (the host has put them on different dies) from one second to
+// the next; the split front of `replay --threads` hands chunks, records and
+// frames from one worker to the other, so its scaling follows it.
+int workload_c2c() {
+  auto pin = [](int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+  };
+  // Both CPUs must be ours: two spinning threads on one CPU would hand the
+  // line over once per time slice.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || !CPU_ISSET(0, &allowed) ||
+      !CPU_ISSET(1, &allowed)) {
+    std::printf("workload=c2c c2c_ns=nan\n");
+    return 0;
+  }
+  constexpr long kRounds = 200'000;
+  alignas(64) static std::atomic<long> flag{0};
+  std::jthread peer([&] {
+    pin(1);
+    for (long i = 0; i < kRounds; ++i) {
+      while (flag.load(std::memory_order_acquire) != 2 * i + 1) {
+      }
+      flag.store(2 * i + 2, std::memory_order_release);
+    }
+  });
+  pin(0);
+  const auto t0 = Clock::now();
+  for (long i = 0; i < kRounds; ++i) {
+    flag.store(2 * i + 1, std::memory_order_release);
+    while (flag.load(std::memory_order_acquire) != 2 * i + 2) {
+    }
+  }
+  std::printf("workload=c2c c2c_ns=%.1f\n", ns_since(t0) / kRounds / 2);
+  return 0;
+}
+
 int usage() {
-  std::fprintf(stderr,
-               "usage: ctrack_workloads WORKLOAD [options]\n"
-               "  udp1                 one UDP flow, batches (OVS `benchmark`)\n"
-               "  flows                --flows N established UDP flows (OVS benchmark-flows)\n"
-               "  create               --flows N new connections + lookups (OVS benchmark-zones)\n"
-               "  synflood             10x nf_conntrack_max distinct SYNs\n"
-               "  pcap                 --file F: engine share of a capture (frames preloaded)\n"
-               "  memory               --flows N established TCP connections, RSS per entry\n"
-               "options: --packets N (default 16000000) --batch B (default 32; 1 = process())\n"
-               "         --no-checksum (nf_conntrack_checksum=0)\n");
+  std::fprintf(
+      stderr,
+      "usage: ctrack_workloads WORKLOAD [options]\n"
+      "  udp1                 one UDP flow, batches (OVS `benchmark`)\n"
+      "  flows                --flows N established UDP flows (OVS benchmark-flows)\n"
+      "  create               --flows N new connections + lookups (OVS benchmark-zones)\n"
+      "  synflood             10x nf_conntrack_max distinct SYNs\n"
+      "  pcap                 --file F: engine share of a capture (frames preloaded)\n"
+      "  memory               --flows N established TCP connections, RSS per entry\n"
+      "  host                 --threads N: the machine's own N-thread ceiling (no ctrack)\n"
+      "  c2c                  cache-line hand-over time between CPUs 0 and 1 (no ctrack)\n"
+      "options: --packets N (default 16000000) --batch B (default 32; 1 = process())\n"
+      "         --no-checksum (nf_conntrack_checksum=0) --threads N (host)\n");
   return 2;
 }
 
@@ -418,6 +504,8 @@ int main(int argc, char** argv) {
       o.file = val();
     else if (a == "--no-checksum")
       o.checksum = false;
+    else if (a == "--threads")
+      o.threads = static_cast<unsigned>(std::strtoul(val(), nullptr, 10));
     else
       return usage();
   }
@@ -427,5 +515,7 @@ int main(int argc, char** argv) {
   if (o.workload == "synflood") return workload_synflood(o);
   if (o.workload == "pcap") return workload_pcap(o);
   if (o.workload == "memory") return workload_memory(o);
+  if (o.workload == "host") return workload_host(o);
+  if (o.workload == "c2c") return workload_c2c();
   return usage();
 }
