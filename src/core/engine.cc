@@ -135,7 +135,7 @@ void EngineCore::destroy_deferred(std::uint32_t slot) {
   deferred_ = slot;
 }
 
-void EngineCore::release_deferred() {
+void EngineCore::release_deferred_slots() {
   if (deferred_ != kNoConn) {
     table_.free_slot(deferred_);
     deferred_ = kNoConn;
@@ -215,7 +215,7 @@ Result EngineCore::track(std::span<const std::uint8_t> l3, Timestamp now, Hook h
     defrag_passed_ = nullptr;
     if (!passed) return track_fragment(pkt, hook, tmpl);
   }
-  return track_parsed(pkt, hook, tmpl);
+  return track_parsed_inline(pkt, hook, tmpl);
 }
 
 Result EngineCore::track_fragment(const Packet& pkt, Hook hook, CtTemplate tmpl) {
@@ -273,6 +273,11 @@ Reassembly EngineCore::reassemble(std::span<const std::uint8_t> l3, Timestamp no
 }
 
 Result EngineCore::track_parsed(const Packet& pkt, Hook hook, CtTemplate tmpl) {
+  return track_parsed_inline(pkt, hook, tmpl);
+}
+
+[[gnu::always_inline]] inline Result EngineCore::track_parsed_inline(const Packet& pkt, Hook hook,
+                                                                     CtTemplate tmpl) {
   // NOTRACK is decided in the raw table, after parsing: a malformed packet is
   // still INVALID, a well-formed one never reaches the table.
   if (tmpl.notrack) return untracked_result(pkt);
@@ -526,7 +531,7 @@ Result EngineCore::track_l4(const Packet& pkt, Hook hook, CtTemplate tmpl) {
   return res;
 }
 
-bool EngineCore::confirm() {
+bool EngineCore::confirm_pending() {
   if (helper_pending_ && run_deferred_helper() == HelperVerdict::Drop) {
     discard();
     return false;
