@@ -8,6 +8,7 @@
 // bucket placement, which is what hash flooding needs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -81,16 +82,17 @@ inline bool tuple_less(const Tuple& a, const Tuple& b) {
 // with two multiply-folds instead of a five-word compare and four: this runs
 // on every packet, and the words it skips are zero by construction.
 inline std::uint32_t flow_hash(const Tuple& t, const Tuple* inv, const HashKey& key) {
-  std::uint64_t tail;
-  std::memcpy(&tail, reinterpret_cast<const unsigned char*>(&t) + 32, 8);
-  if (static_cast<std::uint8_t>(tail >> 32) == kFamilyIPv4) {
+  if (t.family == kFamilyIPv4) {
+    std::uint64_t tail;
+    std::memcpy(&tail, reinterpret_cast<const unsigned char*>(&t) + offsetof(Tuple, src_id), 8);
     std::uint32_t src, dst;
     std::memcpy(&src, t.src.b.data(), 4);
     std::memcpy(&dst, t.dst.b.data(), 4);
     std::uint64_t addrs = std::uint64_t{src} | std::uint64_t{dst} << 32;
     if (inv != nullptr) {
       std::uint64_t inv_tail;
-      std::memcpy(&inv_tail, reinterpret_cast<const unsigned char*>(inv) + 32, 8);
+      std::memcpy(&inv_tail, reinterpret_cast<const unsigned char*>(inv) + offsetof(Tuple, src_id),
+                  8);
       std::memcpy(&src, inv->src.b.data(), 4);
       std::memcpy(&dst, inv->dst.b.data(), 4);
       const std::uint64_t inv_addrs = std::uint64_t{src} | std::uint64_t{dst} << 32;
