@@ -149,7 +149,9 @@ class ConnTable {
       // A tuple that is its own inverse (same address and port both ways)
       // matches as reply, as in the kernel, whose reply node sits in front
       // of the original node in the chain.
-      return inv != nullptr && tuple_eq(*inv, t) ? 1 : 0;
+      // (Rare: the first words, the source addresses' first bytes, differ
+      // for almost every tuple and its inverse, so they are compared first.)
+      return inv != nullptr && first_word_eq(*inv, t) && tuple_eq(*inv, t) ? 1 : 0;
     }
     return inv != nullptr && tuple_eq(c.orig, *inv) ? 1 : -1;
   }

@@ -58,6 +58,15 @@ inline bool tuple_eq(const Tuple& a, const Tuple& b) {
   return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
+// The first 8 bytes of two tuples are equal: a cheap test that rules out
+// most unequal pairs before tuple_eq.
+inline bool first_word_eq(const Tuple& a, const Tuple& b) {
+  std::uint64_t x, y;
+  std::memcpy(&x, &a, sizeof x);
+  std::memcpy(&y, &b, sizeof y);
+  return x == y;
+}
+
 // A fixed total order on tuples (word-wise, native byte order): only used to
 // pick one of an entry's two tuples as its hash key.
 inline bool tuple_less(const Tuple& a, const Tuple& b) {
