@@ -58,6 +58,29 @@ TEST(ConnTable, LookupInBothDirections) {
   EXPECT_EQ(e.find_id(conn->id), conn);
 }
 
+// A tuple that is its own inverse (same address and port at both ends) is
+// found as the reply of its own entry: the kernel links an entry's reply
+// node after its original node, at the head of the same chain. Checked
+// against the kernel in a network namespace: a UDP socket on
+// 203.0.113.5:7777 sending to itself twice, the first datagram NEW in the
+// original direction, the second ESTABLISHED in the reply direction, one
+// entry.
+TEST(ConnTable, TupleThatIsItsOwnInverseMatchesAsReply) {
+  for (const Endpoint self : {ep4("203.0.113.5", 7777), ep6("2001:db8::5", 7777)}) {
+    Engine e(small_table(64, 512));
+    const Result r1 = e.process(udp_pkt(self, self), seconds(1));
+    EXPECT_EQ(r1.state, CtState::New);
+    EXPECT_EQ(r1.direction, Direction::Original);
+    const Result r2 = e.process(udp_pkt(self, self), seconds(2));
+    EXPECT_EQ(r2.state, CtState::Established);
+    EXPECT_EQ(r2.direction, Direction::Reply);
+    EXPECT_EQ(r2.conn, r1.conn);
+    ASSERT_NE(r2.conn, nullptr);
+    EXPECT_TRUE(r2.conn->has(kStatusSeenReply));
+    EXPECT_EQ(e.entries().size(), 1u);
+  }
+}
+
 TEST(ConnTable, TwoPhaseDiscardLeavesNothing) {
   Engine e(small_table(64, 512));
   Endpoint c = ep4("192.0.2.1", 5000), s = ep4("198.51.100.1", 53);
