@@ -92,19 +92,19 @@ inline bool tuple_less(const Tuple& a, const Tuple& b) {
 // on every packet, and the words it skips are zero by construction.
 inline std::uint32_t flow_hash(const Tuple& t, const Tuple* inv, const HashKey& key) {
   if (t.family == kFamilyIPv4) {
-    std::uint64_t tail;
-    std::memcpy(&tail, reinterpret_cast<const unsigned char*>(&t) + offsetof(Tuple, src_id), 8);
-    std::uint32_t src, dst;
-    std::memcpy(&src, t.src.b.data(), 4);
-    std::memcpy(&dst, t.dst.b.data(), 4);
-    std::uint64_t addrs = std::uint64_t{src} | std::uint64_t{dst} << 32;
+    // (source | destination address << 32, tail) of an IPv4 tuple.
+    const auto words = [](const Tuple& x, std::uint64_t& addrs, std::uint64_t& tail) {
+      std::uint32_t src, dst;
+      std::memcpy(&src, x.src.b.data(), 4);
+      std::memcpy(&dst, x.dst.b.data(), 4);
+      addrs = std::uint64_t{src} | std::uint64_t{dst} << 32;
+      std::memcpy(&tail, reinterpret_cast<const unsigned char*>(&x) + offsetof(Tuple, src_id), 8);
+    };
+    std::uint64_t addrs, tail;
+    words(t, addrs, tail);
     if (inv != nullptr) {
-      std::uint64_t inv_tail;
-      std::memcpy(&inv_tail, reinterpret_cast<const unsigned char*>(inv) + offsetof(Tuple, src_id),
-                  8);
-      std::memcpy(&src, inv->src.b.data(), 4);
-      std::memcpy(&dst, inv->dst.b.data(), 4);
-      const std::uint64_t inv_addrs = std::uint64_t{src} | std::uint64_t{dst} << 32;
+      std::uint64_t inv_addrs, inv_tail;
+      words(*inv, inv_addrs, inv_tail);
       if (inv_addrs < addrs || (inv_addrs == addrs && inv_tail < tail)) {
         addrs = inv_addrs;
         tail = inv_tail;
