@@ -229,7 +229,7 @@ class Worker {
     }
     // t.now is the running maximum of the capture's timestamps, as the
     // front's own clock would be.
-    if (!front_) front_.emplace(opts_.config);
+    if (!front_) front_.emplace(defrag_only_config(opts_.config));
     const Reassembly ra = front_->reassemble(l3, t.now);
     switch (ra.status) {
       case FragStatus::None:

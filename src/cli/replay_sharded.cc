@@ -212,7 +212,7 @@ class ShardedReplayer {
       dispatch(frame, l3, notrack_ && notrack_->matches(frame.data, frame.orig_len));
       return;
     }
-    if (!front_) front_.emplace(opts_.config);
+    if (!front_) front_.emplace(defrag_only_config(opts_.config));
     const Reassembly ra = front_->reassemble(l3, front_now_);
     switch (ra.status) {
       case FragStatus::None:

@@ -17,6 +17,17 @@ struct SummaryCounts {
   std::uint64_t link_errors = 0;      // frames whose link layer did not parse
 };
 
+// The configuration of a front's defragmenting engine (both pipelines): it
+// only ever runs Engine::reassemble, which uses the defragmenter's limits
+// and the clock but never the connection table, so it gets a one-bucket
+// table instead of the replay's (a 262144-bucket table is a 1 MiB array
+// to fill per worker, and a GC sweep of empty buckets on every fragment).
+inline Config defrag_only_config(const Config& replay) {
+  Config c = replay;
+  c.buckets = 1;
+  return c;
+}
+
 // --table, --expectations and --stats of a finished sharded replay, as
 // run_replay prints them for one engine. Quiescent only.
 void print_sharded_summary(const ReplayOptions& opts, ShardedEngine& se,
