@@ -52,12 +52,11 @@ ConnTable::ConnTable(std::uint32_t buckets, std::uint64_t seed)
 
 void ConnTable::alloc_heads(std::uint32_t buckets) {
   heads_mem_ = HugeRegion(std::size_t{buckets} * sizeof(std::uint32_t));
-  heads_ = static_cast<std::uint32_t*>(heads_mem_.data());
-  std::fill_n(heads_, buckets, kNoConn);
+  heads_ = static_cast<std::uint32_t*>(heads_mem_.data());  // zero: every bucket empty
 }
 
 Hit ConnTable::peek(const Tuple& t, std::uint32_t h, const Tuple* inv, Timestamp now) const {
-  for (std::uint32_t slot = heads_[bucket(h)]; slot != kNoConn; slot = at(slot).next) {
+  for (std::uint32_t slot = head(bucket(h)); slot != kNoConn; slot = at(slot).next) {
     const Conn& c = at(slot);
     const int dir = match(c, t, inv);
     if (dir >= 0 && c.expires - now > 0) return Hit{slot, static_cast<Direction>(dir)};
@@ -67,13 +66,16 @@ Hit ConnTable::peek(const Tuple& t, std::uint32_t h, const Tuple* inv, Timestamp
 
 void ConnTable::unlink(std::uint32_t slot, const Tuple& reply) {
   Conn& c = at(slot);
-  std::uint32_t* link = &heads_[bucket(hash(c.orig, &reply))];
-  while (*link != kNoConn) {
-    if (*link == slot) {
-      *link = c.next;
-      break;
+  const std::uint32_t b = bucket(hash(c.orig, &reply));
+  if (head(b) == slot) {
+    heads_[b] = ~c.next;
+  } else {
+    for (std::uint32_t prev = head(b); prev != kNoConn; prev = at(prev).next) {
+      if (at(prev).next == slot) {
+        at(prev).next = c.next;
+        break;
+      }
     }
-    link = &at(*link).next;
   }
   c.next = kNoConn;
 }

@@ -85,7 +85,7 @@ class ConnTable {
   // has arrived) the first entry of its chain.
   void prefetch_bucket(std::uint32_t h) const { __builtin_prefetch(&heads_[bucket(h)]); }
   void prefetch_first(std::uint32_t h) const {
-    const std::uint32_t slot = heads_[bucket(h)];
+    const std::uint32_t slot = head(bucket(h));
     if (slot != kNoConn) {
       const char* p = reinterpret_cast<const char*>(&at(slot));
       __builtin_prefetch(p);
@@ -102,7 +102,7 @@ class ConnTable {
   // `inv`) looks for, the second entry of the chain. Only a hint: it reads
   // whatever the slots hold now (a stale chain costs a useless prefetch).
   void prefetch_second(std::uint32_t h, const Tuple& t, const Tuple* inv) const {
-    const std::uint32_t first = heads_[bucket(h)];
+    const std::uint32_t first = head(bucket(h));
     if (first == kNoConn) return;
     const Conn& c = at(first);
     if (c.next == kNoConn || match(c, t, inv) >= 0) return;
@@ -117,8 +117,8 @@ class ConnTable {
   // The same when the caller already has hash(orig, &reply).
   void link_hashed(std::uint32_t slot, std::uint32_t h) {
     const std::uint32_t b = bucket(h);
-    at(slot).next = heads_[b];
-    heads_[b] = slot;
+    at(slot).next = head(b);
+    heads_[b] = ~slot;
   }
   void unlink(std::uint32_t slot, const Tuple& reply);
 
@@ -129,7 +129,7 @@ class ConnTable {
 
   // First slot of a bucket's chain and the slot after `slot` in its chain
   // (kNoConn at the end).
-  std::uint32_t head(std::uint32_t b) const { return heads_[b]; }
+  std::uint32_t head(std::uint32_t b) const { return ~heads_[b]; }
   std::uint32_t next(std::uint32_t slot) const { return at(slot).next; }
 
   // Rebuilds the index with a new bucket count (nf_conntrack_buckets write).
@@ -161,7 +161,14 @@ class ConnTable {
   HashKey key_;
   std::uint32_t nbuckets_;
   HugeRegion heads_mem_;
+  // A bucket holds the complement of its first slot, so that an empty bucket
+  // (kNoConn) is zero: the array is a fresh anonymous mapping, zero without a
+  // fill, and a table touches its bucket memory only where entries land (a
+  // fill made every Engine write its whole array, 1 MiB at the default 262144
+  // buckets, before its first packet). Read and written through head() and
+  // link_hashed()/unlink() only.
   std::uint32_t* heads_ = nullptr;
+  static_assert(~kNoConn == 0);
   std::vector<HugeRegion> chunks_;
   std::vector<Conn*> chunk_ptrs_;
   std::uint32_t next_fresh_ = 0;       // slots [0, next_fresh_) have been handed out
@@ -171,7 +178,7 @@ class ConnTable {
 template <class OnExpired>
 Hit ConnTable::find(const Tuple& t, std::uint32_t h, const Tuple* inv, Timestamp now,
                     OnExpired&& expired) {
-  std::uint32_t slot = heads_[bucket(h)];
+  std::uint32_t slot = head(bucket(h));
   while (slot != kNoConn) {
     Conn& c = at(slot);
     const std::uint32_t next_slot = c.next;
