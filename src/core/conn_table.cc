@@ -9,6 +9,22 @@
 namespace ctrack {
 namespace {
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+// Faults a fresh anonymous region in, writable and zero, without writing it
+// from user space. Left to fault in lazily, a page that is read before it is
+// written maps the shared zero page first and needs a second fault to become
+// writable, and with several threads in the process that second fault
+// replaces a mapping the other CPUs may cache: a TLB shoot-down each
+// (`replay -q --threads 2` of 2,000 packets: 800 -> 1290 faults, 7 -> 11 ms).
+void populate_for_write(void* p, std::size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  if (::madvise(p, bytes, MADV_POPULATE_WRITE) == 0) return;
+#endif
+  // Kernels before 5.14: one write per page does the same.
+  auto* b = static_cast<volatile unsigned char*>(p);
+  for (std::size_t i = 0; i < bytes; i += 4096) b[i] = 0;
+}
+
 }  // namespace
 
 HugeRegion::HugeRegion(std::size_t bytes) {
@@ -53,6 +69,7 @@ ConnTable::ConnTable(std::uint32_t buckets, std::uint64_t seed)
 void ConnTable::alloc_heads(std::uint32_t buckets) {
   heads_mem_ = HugeRegion(std::size_t{buckets} * sizeof(std::uint32_t));
   heads_ = static_cast<std::uint32_t*>(heads_mem_.data());  // zero: every bucket empty
+  populate_for_write(heads_, std::size_t{buckets} * sizeof(std::uint32_t));
 }
 
 Hit ConnTable::peek(const Tuple& t, std::uint32_t h, const Tuple* inv, Timestamp now) const {

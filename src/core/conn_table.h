@@ -162,11 +162,11 @@ class ConnTable {
   std::uint32_t nbuckets_;
   HugeRegion heads_mem_;
   // A bucket holds the complement of its first slot, so that an empty bucket
-  // (kNoConn) is zero: the array is a fresh anonymous mapping, zero without a
-  // fill, and a table touches its bucket memory only where entries land (a
-  // fill made every Engine write its whole array, 1 MiB at the default 262144
-  // buckets, before its first packet). Read and written through head() and
-  // link_hashed()/unlink() only.
+  // (kNoConn) is zero: the array is a fresh anonymous mapping, faulted in
+  // zero by the kernel (conn_table.cc, populate_for_write) instead of being
+  // filled from user space (a fill wrote 1 MiB at the default 262144
+  // buckets, one page fault per 4 KiB, before the first packet). Read and
+  // written through head() and link_hashed()/unlink() only.
   std::uint32_t* heads_ = nullptr;
   static_assert(~kNoConn == 0);
   std::vector<HugeRegion> chunks_;
