@@ -27,7 +27,7 @@ void populate_for_write(void* p, std::size_t bytes) {
 
 }  // namespace
 
-HugeRegion::HugeRegion(std::size_t bytes) {
+HugeRegion::HugeRegion(std::size_t bytes, std::size_t small_prefix) {
   const bool huge = bytes >= kHugePage;
   map_len_ = huge ? bytes + kHugePage : bytes;
   void* p = ::mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -36,8 +36,11 @@ HugeRegion::HugeRegion(std::size_t bytes) {
   auto addr = reinterpret_cast<std::uintptr_t>(p);
   if (huge) {
     addr = (addr + kHugePage - 1) & ~(kHugePage - 1);
+    const std::size_t prefix = std::min(bytes, (small_prefix + kHugePage - 1) & ~(kHugePage - 1));
     // Advisory: without THP the region simply stays on small pages.
-    ::madvise(reinterpret_cast<void*>(addr), bytes, MADV_HUGEPAGE);
+    if (prefix != 0) ::madvise(reinterpret_cast<void*>(addr), prefix, MADV_NOHUGEPAGE);
+    if (prefix != bytes)
+      ::madvise(reinterpret_cast<void*>(addr + prefix), bytes - prefix, MADV_HUGEPAGE);
   }
   data_ = reinterpret_cast<void*>(addr);
 }
@@ -104,7 +107,11 @@ std::uint32_t ConnTable::alloc_slot() {
     return slot;
   }
   if ((next_fresh_ >> kChunkBits) >= chunks_.size()) {
-    chunks_.emplace_back(std::size_t{kChunkSize} * sizeof(Conn));
+    // The first 2 MiB of entries (~17,000) stay on small pages: a huge page
+    // is zeroed whole at the first entry, which made every small table
+    // (a test, a short capture, one of many embedded engines) cost 2 MiB
+    // of memory and of zeroing; a large table has all its other chunks huge.
+    chunks_.emplace_back(std::size_t{kChunkSize} * sizeof(Conn), chunks_.empty() ? kHugePage : 0);
     chunk_ptrs_.push_back(static_cast<Conn*>(chunks_.back().data()));
   }
   const std::uint32_t slot = next_fresh_++;

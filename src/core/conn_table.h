@@ -34,11 +34,12 @@ struct Hit {
 };
 
 // An anonymous mapping, 2 MiB-aligned and advised for huge pages when it is
-// at least that large. Pages are zero until written.
+// at least that large, except for its first `small_prefix` bytes (rounded up
+// to 2 MiB), which stay on small pages. Pages are zero until written.
 class HugeRegion {
  public:
   HugeRegion() = default;
-  explicit HugeRegion(std::size_t bytes);
+  explicit HugeRegion(std::size_t bytes, std::size_t small_prefix = 0);
   ~HugeRegion();
   HugeRegion(HugeRegion&& o) noexcept;
   HugeRegion& operator=(HugeRegion&& o) noexcept;
