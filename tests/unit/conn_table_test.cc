@@ -2,6 +2,8 @@
 // expiry, early drop (linux-core.md §6.4) and the table-full drop, resizing.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "core/flow_hash.h"
 #include "ctrack/engine.h"
 #include "support/packet_builder.h"
@@ -227,6 +229,36 @@ TEST(EarlyDrop, ScansOnlyEightBucketsFromTheNewTuplesBucket) {
   EXPECT_FALSE(r2.dropped);
   EXPECT_EQ(e2.stats().early_drop, 1u);
   EXPECT_EQ(e2.find(udp_tuple(near_ep, s)), nullptr);
+}
+
+// Resident memory of this process in KiB (VmRSS), or -1 where /proc has none.
+long rss_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return -1;
+  long kib = -1;
+  char line[256];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
+// The first 2 MiB of entries stay on small pages: with transparent huge
+// pages, a huge page there was zeroed whole at the first entry, so every
+// small table (a short capture, one of many embedded engines) cost 2 MiB.
+TEST(ConnTable, SmallTableCostsKilobytesNotAHugePage) {
+  Engine e(small_table(1024, 8192));
+  const long before = rss_kib();
+  if (before < 0) GTEST_SKIP() << "no VmRSS in /proc/self/status";
+  for (std::uint16_t i = 0; i < 100; ++i) {
+    e.process(
+        udp(ep4("192.0.2.1", static_cast<std::uint16_t>(1000 + i)), ep4("198.51.100.1", 53), "q"),
+        seconds(1));
+  }
+  ASSERT_EQ(e.stats().entries, 100u);
+  // 100 entries are 12 KB; a huge page would be 2048 KiB.
+  EXPECT_LT(rss_kib() - before, 1024) << "100 connections grew the process by more than 1 MiB";
 }
 
 TEST(ConnTable, ResizeKeepsEntries) {
