@@ -21,7 +21,8 @@ struct SummaryCounts {
 // only ever runs Engine::reassemble, which uses the defragmenter's limits
 // and the clock but never the connection table, so it gets a one-bucket
 // table instead of the replay's (a 262144-bucket table is a 1 MiB array
-// to fill per worker, and a GC sweep of empty buckets on every fragment).
+// per worker, and a periodic GC sweep over empty buckets, paid on the
+// fragments that move its clock).
 inline Config defrag_only_config(const Config& replay) {
   Config c = replay;
   c.buckets = 1;

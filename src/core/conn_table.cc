@@ -20,7 +20,8 @@ void populate_for_write(void* p, std::size_t bytes) {
 #ifdef MADV_POPULATE_WRITE
   if (::madvise(p, bytes, MADV_POPULATE_WRITE) == 0) return;
 #endif
-  // Kernels before 5.14: one write per page does the same.
+  // Kernels before 5.14: one write per 4 KiB (every page, whatever the
+  // page size) does the same.
   auto* b = static_cast<volatile unsigned char*>(p);
   for (std::size_t i = 0; i < bytes; i += 4096) b[i] = 0;
 }
